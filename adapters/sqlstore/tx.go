@@ -1,0 +1,40 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+
+	"github.com/uptrace/bun"
+
+	"github.com/ums-project/ums/ports"
+)
+
+type txKey struct{}
+
+// TxManager runs use-case transactions; repositories pick the transaction up
+// from the context.
+type TxManager struct{ db *DB }
+
+var _ ports.TxManager = (*TxManager)(nil)
+
+// NewTxManager returns a TxManager on db.
+func NewTxManager(db *DB) *TxManager { return &TxManager{db: db} }
+
+// WithinTx implements ports.TxManager. A nested call joins the outer
+// transaction.
+func (m *TxManager) WithinTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	if _, ok := ctx.Value(txKey{}).(bun.Tx); ok {
+		return fn(ctx)
+	}
+	return m.db.RunInTx(ctx, &sql.TxOptions{}, func(ctx context.Context, tx bun.Tx) error {
+		return fn(context.WithValue(ctx, txKey{}, tx))
+	})
+}
+
+// conn returns the transaction in ctx, or the pool.
+func conn(ctx context.Context, db *DB) bun.IDB {
+	if tx, ok := ctx.Value(txKey{}).(bun.Tx); ok {
+		return tx
+	}
+	return db.DB
+}

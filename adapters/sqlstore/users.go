@@ -1,0 +1,147 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"github.com/ums-project/ums/domain"
+	"github.com/ums-project/ums/ports"
+)
+
+type userRow struct {
+	bun.BaseModel `bun:"table:users"`
+
+	ID                 uuid.UUID  `bun:"id,pk,type:uuid"`
+	Email              string     `bun:"email"`
+	Username           string     `bun:"username"`
+	FirstName          string     `bun:"first_name"`
+	LastName           string     `bun:"last_name"`
+	IsActive           bool       `bun:"is_active"`
+	IsSystemAdmin      bool       `bun:"is_system_admin"`
+	EmailVerified      bool       `bun:"email_verified"`
+	PasswordHash       string     `bun:"password_hash"`
+	PasswordChangedAt  time.Time  `bun:"password_changed_at"`
+	PasswordExpiresAt  *time.Time `bun:"password_expires_at"`
+	MustChangePassword bool       `bun:"must_change_password"`
+	FailedLoginCount   int        `bun:"failed_login_count"`
+	LockedUntil        *time.Time `bun:"locked_until"`
+	MFAEnabled         bool       `bun:"mfa_enabled"`
+	LastLoginAt        *time.Time `bun:"last_login_at"`
+	CreatedAt          time.Time  `bun:"created_at"`
+	UpdatedAt          time.Time  `bun:"updated_at"`
+}
+
+func toUserRow(u *domain.User) *userRow {
+	return &userRow{
+		ID: u.ID, Email: u.Email.String(), Username: u.Username.String(),
+		FirstName: u.FirstName, LastName: u.LastName, IsActive: u.IsActive,
+		IsSystemAdmin: u.IsSystemAdmin, EmailVerified: u.EmailVerified,
+		PasswordHash: u.PasswordHash, PasswordChangedAt: u.PasswordChangedAt.UTC(),
+		PasswordExpiresAt: utcPtr(u.PasswordExpiresAt), MustChangePassword: u.MustChangePassword,
+		FailedLoginCount: u.FailedLoginCount, LockedUntil: utcPtr(u.LockedUntil),
+		MFAEnabled: u.MFAEnabled, LastLoginAt: utcPtr(u.LastLoginAt),
+		CreatedAt: u.CreatedAt.UTC(), UpdatedAt: u.UpdatedAt.UTC(),
+	}
+}
+
+func (r *userRow) toDomain() (*domain.User, error) {
+	// Rows were validated on the way in; a parse failure means the table
+	// was edited by hand and is reported, not hidden.
+	email, fe := domain.ParseEmail(r.Email)
+	if fe != nil {
+		return nil, fmt.Errorf("user %s: stored email is invalid", r.ID)
+	}
+	username, fe := domain.ParseUsername(r.Username)
+	if fe != nil {
+		return nil, fmt.Errorf("user %s: stored username is invalid", r.ID)
+	}
+	return &domain.User{
+		ID: r.ID, Email: email, Username: username, FirstName: r.FirstName, LastName: r.LastName,
+		IsActive: r.IsActive, IsSystemAdmin: r.IsSystemAdmin, EmailVerified: r.EmailVerified,
+		PasswordHash: r.PasswordHash, PasswordChangedAt: r.PasswordChangedAt.UTC(),
+		PasswordExpiresAt: utcPtr(r.PasswordExpiresAt), MustChangePassword: r.MustChangePassword,
+		FailedLoginCount: r.FailedLoginCount, LockedUntil: utcPtr(r.LockedUntil),
+		MFAEnabled: r.MFAEnabled, LastLoginAt: utcPtr(r.LastLoginAt),
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+	}, nil
+}
+
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+// UserRepository stores users in the users table.
+type UserRepository struct{ db *DB }
+
+var _ ports.UserRepository = (*UserRepository)(nil)
+
+// NewUserRepository returns a UserRepository on db.
+func NewUserRepository(db *DB) *UserRepository { return &UserRepository{db: db} }
+
+// Create implements ports.UserRepository.
+func (r *UserRepository) Create(ctx context.Context, u *domain.User) error {
+	if _, err := conn(ctx, r.db).NewInsert().Model(toUserRow(u)).Exec(ctx); err != nil {
+		return userWriteError(err)
+	}
+	return nil
+}
+
+// ByID implements ports.UserRepository.
+func (r *UserRepository) ByID(ctx context.Context, id uuid.UUID) (*domain.User, error) {
+	return r.one(ctx, func(q *bun.SelectQuery) *bun.SelectQuery { return q.Where("id = ?", id) })
+}
+
+// ByLogin implements ports.UserRepository.
+func (r *UserRepository) ByLogin(ctx context.Context, login string) (*domain.User, error) {
+	login = strings.ToLower(strings.TrimSpace(login))
+	if strings.Contains(login, "@") {
+		return r.one(ctx, func(q *bun.SelectQuery) *bun.SelectQuery { return q.Where("lower(email) = ?", login) })
+	}
+	return r.one(ctx, func(q *bun.SelectQuery) *bun.SelectQuery { return q.Where("lower(username) = ?", login) })
+}
+
+// Update implements ports.UserRepository.
+func (r *UserRepository) Update(ctx context.Context, u *domain.User) error {
+	res, err := conn(ctx, r.db).NewUpdate().Model(toUserRow(u)).WherePK().ExcludeColumn("id", "created_at").Exec(ctx)
+	if err != nil {
+		return userWriteError(err)
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return domain.ErrUserNotFound
+	}
+	return nil
+}
+
+func (r *UserRepository) one(ctx context.Context, where func(*bun.SelectQuery) *bun.SelectQuery) (*domain.User, error) {
+	row := new(userRow)
+	if err := where(conn(ctx, r.db).NewSelect().Model(row)).Limit(1).Scan(ctx); err != nil {
+		if isNoRows(err) {
+			return nil, domain.ErrUserNotFound
+		}
+		return nil, fmt.Errorf("select user: %w", err)
+	}
+	return row.toDomain()
+}
+
+func userWriteError(err error) error {
+	if name, ok := uniqueViolation(err); ok {
+		switch {
+		case strings.Contains(name, "email"):
+			return domain.ErrEmailTaken
+		case strings.Contains(name, "username"):
+			return domain.ErrUsernameTaken
+		default:
+			return domain.ErrConflict
+		}
+	}
+	return fmt.Errorf("write user: %w", err)
+}

@@ -1,0 +1,30 @@
+package ports
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// PasswordHasher turns passwords into slow, salted hashes.
+type PasswordHasher interface {
+	// Hash returns an encoded hash of password. It returns
+	// domain.ErrHashingOverloaded when too many hashes are queued.
+	Hash(ctx context.Context, password string) (string, error)
+	// Verify reports whether password matches encoded, and whether encoded
+	// should be re-made because the configured parameters changed. It
+	// returns domain.ErrHashingOverloaded when too many hashes are queued.
+	Verify(ctx context.Context, password, encoded string) (match, rehash bool, err error)
+}
+
+// Clock tells the time; tests control it.
+type Clock interface {
+	Now() time.Time
+}
+
+// IDGenerator makes new identifiers; time-ordered so keyset pagination over
+// ids follows creation order.
+type IDGenerator interface {
+	NewID() uuid.UUID
+}
