@@ -1,0 +1,123 @@
+package crypto
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/alexedwards/argon2id"
+
+	"github.com/ums-project/ums/domain"
+	"github.com/ums-project/ums/ports"
+)
+
+// HasherConfig sets the argon2id cost and the pool that bounds memory use.
+type HasherConfig struct {
+	MemoryKiB   uint32
+	Iterations  uint32
+	Parallelism uint8
+	// Concurrency is how many hashes run at once; each holds MemoryKiB.
+	Concurrency int
+	// MaxQueue is how many callers may wait for a slot; more are refused.
+	MaxQueue int
+	// QueueTimeout is how long a caller waits for a slot before refusal.
+	QueueTimeout time.Duration
+}
+
+// HasherStats are the pool's gauges, for metrics.
+type HasherStats struct {
+	Running int64
+	Queued  int64
+}
+
+// Hasher hashes passwords with argon2id. At most Concurrency hashes run at
+// once; a login storm queues briefly and is then refused with
+// domain.ErrHashingOverloaded rather than exhausting memory.
+type Hasher struct {
+	params  *argon2id.Params
+	slots   chan struct{}
+	cfg     HasherConfig
+	queued  atomic.Int64
+	running atomic.Int64
+}
+
+var _ ports.PasswordHasher = (*Hasher)(nil)
+
+// NewHasher validates cfg and returns a Hasher.
+func NewHasher(cfg HasherConfig) (*Hasher, error) {
+	if cfg.MemoryKiB < 8*1024 || cfg.Iterations < 1 || cfg.Parallelism < 1 {
+		return nil, errors.New("argon2id parameters below the safe minimum (8 MiB, t=1, p=1)")
+	}
+	if cfg.Concurrency < 1 || cfg.MaxQueue < 0 || cfg.QueueTimeout <= 0 {
+		return nil, errors.New("hash pool needs concurrency >= 1, queue >= 0 and a positive queue timeout")
+	}
+	return &Hasher{
+		params: &argon2id.Params{Memory: cfg.MemoryKiB, Iterations: cfg.Iterations,
+			Parallelism: cfg.Parallelism, SaltLength: 16, KeyLength: 32},
+		slots: make(chan struct{}, cfg.Concurrency),
+		cfg:   cfg,
+	}, nil
+}
+
+// Hash implements ports.PasswordHasher.
+func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
+	release, err := h.acquire(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer release()
+	enc, err := argon2id.CreateHash(password, h.params)
+	if err != nil {
+		return "", fmt.Errorf("argon2id: %w", err)
+	}
+	return enc, nil
+}
+
+// Verify implements ports.PasswordHasher.
+func (h *Hasher) Verify(ctx context.Context, password, encoded string) (bool, bool, error) {
+	release, err := h.acquire(ctx)
+	if err != nil {
+		return false, false, err
+	}
+	defer release()
+	match, p, err := argon2id.CheckHash(password, encoded)
+	if err != nil {
+		return false, false, fmt.Errorf("argon2id: %w", err)
+	}
+	rehash := p.Memory != h.params.Memory || p.Iterations != h.params.Iterations ||
+		p.Parallelism != h.params.Parallelism || p.KeyLength != h.params.KeyLength
+	return match, match && rehash, nil
+}
+
+// Stats returns the pool's current load.
+func (h *Hasher) Stats() HasherStats {
+	return HasherStats{Running: h.running.Load(), Queued: h.queued.Load()}
+}
+
+func (h *Hasher) acquire(ctx context.Context) (func(), error) {
+	release := func() { h.running.Add(-1); <-h.slots }
+	select {
+	case h.slots <- struct{}{}:
+		h.running.Add(1)
+		return release, nil
+	default:
+	}
+	if h.queued.Add(1) > int64(h.cfg.MaxQueue) {
+		h.queued.Add(-1)
+		return nil, domain.ErrHashingOverloaded
+	}
+	defer h.queued.Add(-1)
+	timer := time.NewTimer(h.cfg.QueueTimeout)
+	defer timer.Stop()
+	select {
+	case h.slots <- struct{}{}:
+		h.running.Add(1)
+		return release, nil
+	case <-timer.C:
+		return nil, domain.ErrHashingOverloaded
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}

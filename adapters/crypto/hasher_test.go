@@ -1,0 +1,89 @@
+package crypto_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ums-project/ums/adapters/crypto"
+	"github.com/ums-project/ums/domain"
+)
+
+func testConfig() crypto.HasherConfig {
+	return crypto.HasherConfig{MemoryKiB: 8 * 1024, Iterations: 1, Parallelism: 1,
+		Concurrency: 2, MaxQueue: 4, QueueTimeout: 5 * time.Second}
+}
+
+func TestHasherVerifiesWhatItHashed(t *testing.T) {
+	h, err := crypto.NewHasher(testConfig())
+	require.NoError(t, err)
+	ctx := context.Background()
+	enc, err := h.Hash(ctx, "correct horse battery staple")
+	require.NoError(t, err)
+	assert.Contains(t, enc, "$argon2id$v=19$m=8192,t=1,p=1$")
+
+	match, rehash, err := h.Verify(ctx, "correct horse battery staple", enc)
+	require.NoError(t, err)
+	assert.True(t, match)
+	assert.False(t, rehash)
+
+	match, _, err = h.Verify(ctx, "wrong horse battery staple", enc)
+	require.NoError(t, err)
+	assert.False(t, match)
+}
+
+func TestHasherAsksForRehashWhenParametersChanged(t *testing.T) {
+	old, err := crypto.NewHasher(testConfig())
+	require.NoError(t, err)
+	enc, err := old.Hash(context.Background(), "correct horse battery staple")
+	require.NoError(t, err)
+
+	cfg := testConfig()
+	cfg.Iterations = 2
+	cur, err := crypto.NewHasher(cfg)
+	require.NoError(t, err)
+	match, rehash, err := cur.Verify(context.Background(), "correct horse battery staple", enc)
+	require.NoError(t, err)
+	assert.True(t, match)
+	assert.True(t, rehash)
+}
+
+func TestHasherRefusesBeyondItsQueue(t *testing.T) {
+	cfg := testConfig()
+	cfg.Concurrency, cfg.MaxQueue, cfg.QueueTimeout = 1, 1, 50*time.Millisecond
+	cfg.MemoryKiB, cfg.Iterations = 64*1024, 8 // slow enough to keep the slot busy
+	h, err := crypto.NewHasher(cfg)
+	require.NoError(t, err)
+
+	const n = 8
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() { defer wg.Done(); _, errs[i] = h.Hash(context.Background(), "correct horse battery staple") }()
+	}
+	wg.Wait()
+	ok, refused := 0, 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case assert.ErrorIs(t, err, domain.ErrHashingOverloaded):
+			refused++
+		}
+	}
+	assert.GreaterOrEqual(t, ok, 1)
+	assert.GreaterOrEqual(t, refused, 1, "a full pool must refuse, not pile up")
+	assert.Equal(t, crypto.HasherStats{}, h.Stats(), "pool drains back to idle")
+}
+
+func TestHasherRejectsUnsafeParameters(t *testing.T) {
+	cfg := testConfig()
+	cfg.MemoryKiB = 1024
+	_, err := crypto.NewHasher(cfg)
+	assert.Error(t, err)
+}

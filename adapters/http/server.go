@@ -1,0 +1,118 @@
+package http
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"go.uber.org/zap"
+
+	"github.com/ums-project/ums/application"
+	"github.com/ums-project/ums/ports"
+)
+
+// Config is what the HTTP adapter needs from the deployment.
+type Config struct {
+	Addr              string
+	BodyLimit         int64
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
+}
+
+// Services are the use cases the routes call.
+type Services struct {
+	Registration *application.Registration
+	HealthChecks []ports.HealthCheck
+}
+
+// Server is the API's HTTP server.
+type Server struct {
+	echo *echo.Echo
+	srv  *http.Server
+	ln   net.Listener
+	log  *zap.Logger
+	done chan struct{}
+}
+
+// NewServer builds the routes and middleware.
+func NewServer(cfg Config, svc Services, log *zap.Logger) (*Server, error) {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = errorHandler(log)
+	// The peer address, until trusted proxies are configured: a client
+	// cannot choose the IP we audit and rate-limit by.
+	e.IPExtractor = echo.ExtractIPDirect()
+	e.Use(withRequestID(), accessLog(log), recoverPanics(log), securityHeaders())
+
+	h := &healthHandlers{checks: svc.HealthChecks, log: log}
+	e.GET("/healthz", h.healthz)
+	e.GET("/readyz", h.readyz)
+	if err := registerDocs(e); err != nil {
+		return nil, err
+	}
+
+	api := e.Group("/api/v1")
+	auth := &authHandlers{registration: svc.Registration, bodyLimit: cfg.BodyLimit}
+	api.POST("/auth/register", auth.register)
+
+	srv := &http.Server{
+		Addr:              cfg.Addr,
+		Handler:           e,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          zap.NewStdLog(log.Named("http")),
+	}
+	return &Server{echo: e, srv: srv, log: log, done: make(chan struct{})}, nil
+}
+
+// Handler returns the routed handler, for in-process tests.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// Start binds the address (so a taken port fails startup) and serves in the
+// background.
+func (s *Server) Start(context.Context) error {
+	ln, err := net.Listen("tcp", s.srv.Addr)
+	if err != nil {
+		return err
+	}
+	s.ln = ln
+	s.log.Info("listening", zap.String("addr", ln.Addr().String()))
+	go func() {
+		defer close(s.done)
+		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("http server stopped", zap.Error(err))
+		}
+	}()
+	return nil
+}
+
+// Addr is the address the server listens on, once started.
+func (s *Server) Addr() string {
+	if s.ln == nil {
+		return ""
+	}
+	return s.ln.Addr().String()
+}
+
+// Shutdown stops accepting connections and waits, until ctx ends, for
+// in-flight requests to finish.
+func (s *Server) Shutdown(ctx context.Context) error {
+	if s.ln == nil {
+		return nil
+	}
+	err := s.srv.Shutdown(ctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		s.log.Warn("shutdown deadline passed; closing remaining connections")
+		err = s.srv.Close()
+	}
+	<-s.done
+	return err
+}

@@ -1,0 +1,36 @@
+package bootstrap
+
+import (
+	"time"
+
+	"go.uber.org/fx"
+	"go.uber.org/fx/fxevent"
+	"go.uber.org/zap"
+)
+
+// CoreModules are everything but the HTTP server: what the CLI commands use.
+func CoreModules() fx.Option {
+	return fx.Options(SQLStoreModule, CryptoModule, SystemModule, ApplicationModule)
+}
+
+// NewApp composes UMS. extra options let commands and tests add invokes or
+// populate targets.
+func NewApp(c Config, log *zap.Logger, policy MigrationPolicy, extra ...fx.Option) *fx.App {
+	return fx.New(
+		fx.Supply(c, policy, log),
+		fx.WithLogger(func() fxevent.Logger {
+			l := &fxevent.ZapLogger{Logger: log.Named("fx")}
+			l.UseLogLevel(zap.DebugLevel)
+			return l
+		}),
+		fx.StartTimeout(c.ShutdownTimeout+30*time.Second),
+		fx.StopTimeout(c.ShutdownTimeout+5*time.Second),
+		CoreModules(),
+		fx.Options(extra...),
+	)
+}
+
+// ServerApp is NewApp with the HTTP server.
+func ServerApp(c Config, log *zap.Logger, policy MigrationPolicy, extra ...fx.Option) *fx.App {
+	return NewApp(c, log, policy, append([]fx.Option{HTTPModule}, extra...)...)
+}

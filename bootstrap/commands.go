@@ -1,0 +1,66 @@
+package bootstrap
+
+import (
+	"context"
+	"fmt"
+
+	"go.uber.org/fx"
+	"go.uber.org/zap"
+
+	"github.com/ums-project/ums/adapters/sqlstore"
+	"github.com/ums-project/ums/application"
+	"github.com/ums-project/ums/domain"
+)
+
+// MigrationState is one migration and whether it is applied.
+type MigrationState = sqlstore.MigrationStatus
+
+func withMigrator(ctx context.Context, c Config, fn func(*sqlstore.Migrator) error) error {
+	db, err := sqlstore.Open(ctx, c.DatabaseURL, sqlstore.PoolConfig{MaxOpenConns: 2, PingOnOpen: true})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	m, err := sqlstore.NewMigrator(db)
+	if err != nil {
+		return err
+	}
+	return fn(m)
+}
+
+// MigrateUp applies pending migrations and returns their names.
+func MigrateUp(ctx context.Context, c Config) (applied []string, err error) {
+	err = withMigrator(ctx, c, func(m *sqlstore.Migrator) error { applied, err = m.Up(ctx); return err })
+	return applied, err
+}
+
+// MigrateDown rolls back the last group of migrations.
+func MigrateDown(ctx context.Context, c Config) (rolledBack []string, err error) {
+	err = withMigrator(ctx, c, func(m *sqlstore.Migrator) error { rolledBack, err = m.Down(ctx); return err })
+	return rolledBack, err
+}
+
+// MigrationStatus lists the migrations and their state.
+func MigrationStatus(ctx context.Context, c Config) (st []MigrationState, err error) {
+	err = withMigrator(ctx, c, func(m *sqlstore.Migrator) error { st, err = m.Status(ctx); return err })
+	return st, err
+}
+
+// CreateAdmin creates a system administrator. Outside production pending
+// migrations are applied first, as serve does.
+func CreateAdmin(ctx context.Context, c Config, log *zap.Logger, in application.RegisterInput) (*domain.User, error) {
+	var reg *application.Registration
+	app := NewApp(c, log, MigrationPolicy{Apply: !c.IsProduction()}, fx.Populate(&reg))
+	if err := app.Err(); err != nil {
+		return nil, err
+	}
+	if err := app.Start(ctx); err != nil {
+		return nil, err
+	}
+	defer func() { _ = app.Stop(context.Background()) }()
+	u, err := reg.CreateAdmin(ctx, in)
+	if err != nil {
+		return nil, fmt.Errorf("create admin: %w", err)
+	}
+	return u, nil
+}

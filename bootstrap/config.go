@@ -1,0 +1,256 @@
+// Package bootstrap loads and validates configuration and composes the
+// application with Uber fx: one module per adapter, bound to the ports. It is
+// the only package that knows every other one.
+package bootstrap
+
+import (
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"reflect"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+	"github.com/joho/godotenv"
+)
+
+// Environments UMS knows.
+const (
+	EnvDevelopment = "development"
+	EnvProduction  = "production"
+	EnvTest        = "test"
+)
+
+// Config is every setting of UMS, read from the environment. .env.example
+// documents each variable; keep the two in step.
+type Config struct {
+	Env string `env:"ENV" envDefault:"development"`
+
+	HTTPAddr              string        `env:"HTTP_ADDR" envDefault:":8080"`
+	HTTPBodyLimit         int64         `env:"HTTP_BODY_LIMIT" envDefault:"1048576"`
+	HTTPReadHeaderTimeout time.Duration `env:"HTTP_READ_HEADER_TIMEOUT" envDefault:"5s"`
+	HTTPReadTimeout       time.Duration `env:"HTTP_READ_TIMEOUT" envDefault:"15s"`
+	HTTPWriteTimeout      time.Duration `env:"HTTP_WRITE_TIMEOUT" envDefault:"30s"`
+	HTTPIdleTimeout       time.Duration `env:"HTTP_IDLE_TIMEOUT" envDefault:"120s"`
+	ShutdownTimeout       time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"20s"`
+
+	DatabaseURL       string        `env:"DATABASE_URL" envDefault:"sqlite://./data/ums.db"`
+	DBMaxOpenConns    int           `env:"DB_MAX_OPEN_CONNS" envDefault:"20"`
+	DBMaxIdleConns    int           `env:"DB_MAX_IDLE_CONNS" envDefault:"10"`
+	DBConnMaxLifetime time.Duration `env:"DB_CONN_MAX_LIFETIME" envDefault:"30m"`
+	DBConnMaxIdleTime time.Duration `env:"DB_CONN_MAX_IDLE_TIME" envDefault:"5m"`
+	DBPingOnStart     bool          `env:"DB_PING_ON_START" envDefault:"true"`
+
+	LogLevel          string `env:"LOG_LEVEL" envDefault:"info"`
+	LogFormat         string `env:"LOG_FORMAT"`
+	LogFile           string `env:"LOG_FILE"`
+	LogFileMaxSizeMB  int    `env:"LOG_FILE_MAX_SIZE_MB" envDefault:"100"`
+	LogFileMaxBackups int    `env:"LOG_FILE_MAX_BACKUPS" envDefault:"10"`
+	LogFileMaxAgeDays int    `env:"LOG_FILE_MAX_AGE_DAYS" envDefault:"30"`
+
+	KeyEncryptionKey string `env:"KEY_ENCRYPTION_KEY"`
+
+	Argon2MemoryKiB   uint32        `env:"ARGON2_MEMORY_KIB" envDefault:"19456"`
+	Argon2Iterations  uint32        `env:"ARGON2_ITERATIONS" envDefault:"2"`
+	Argon2Parallelism uint8         `env:"ARGON2_PARALLELISM" envDefault:"1"`
+	HashConcurrency   int           `env:"HASH_CONCURRENCY" envDefault:"0"`
+	HashQueueSize     int           `env:"HASH_QUEUE_SIZE" envDefault:"64"`
+	HashQueueTimeout  time.Duration `env:"HASH_QUEUE_TIMEOUT" envDefault:"2s"`
+
+	PasswordMinLength      int `env:"PASSWORD_MIN_LENGTH" envDefault:"12"`
+	PasswordMaxLength      int `env:"PASSWORD_MAX_LENGTH" envDefault:"256"`
+	PasswordRequireClasses int `env:"PASSWORD_REQUIRE_CLASSES" envDefault:"0"`
+	PasswordMaxAgeDays     int `env:"PASSWORD_MAX_AGE_DAYS" envDefault:"0"`
+}
+
+// IsProduction reports whether the production safety rules apply.
+func (c Config) IsProduction() bool { return c.Env == EnvProduction }
+
+// LoadConfig reads the process environment. Outside production a .env file
+// in the working directory is read first; real environment variables win.
+func LoadConfig() (Config, error) {
+	if os.Getenv("ENV") != EnvProduction {
+		if err := godotenv.Load(); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return Config{}, fmt.Errorf(".env: %w", err)
+		}
+	}
+	return ParseConfig(env.ToMap(os.Environ()))
+}
+
+// ParseConfig builds and validates a Config from the given variables.
+func ParseConfig(vars map[string]string) (Config, error) {
+	var c Config
+	if err := env.ParseWithOptions(&c, env.Options{Environment: vars}); err != nil {
+		return Config{}, describeParseError(err)
+	}
+	if c.HashConcurrency == 0 {
+		c.HashConcurrency = runtime.NumCPU()
+	}
+	if c.LogFormat == "" {
+		c.LogFormat = "console"
+		if c.IsProduction() {
+			c.LogFormat = "json"
+		}
+	}
+	return c, c.Validate()
+}
+
+// Validate checks every rule and reports all broken ones, each naming its
+// variable.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(name, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", name, fmt.Sprintf(format, args...)))
+	}
+	switch c.Env {
+	case EnvDevelopment, EnvProduction, EnvTest:
+	default:
+		bad("ENV", "must be development, production or test, got %q", c.Env)
+	}
+	if !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") &&
+		!strings.HasPrefix(c.DatabaseURL, "sqlite:") {
+		bad("DATABASE_URL", "must start with postgres://, postgresql:// or sqlite://")
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("LOG_LEVEL", "must be debug, info, warn or error, got %q", c.LogLevel)
+	}
+	if c.LogFormat != "console" && c.LogFormat != "json" {
+		bad("LOG_FORMAT", "must be console or json, got %q", c.LogFormat)
+	}
+	if c.HTTPBodyLimit < 1024 {
+		bad("HTTP_BODY_LIMIT", "must be at least 1024 bytes")
+	}
+	for name, d := range map[string]time.Duration{
+		"HTTP_READ_HEADER_TIMEOUT": c.HTTPReadHeaderTimeout, "HTTP_READ_TIMEOUT": c.HTTPReadTimeout,
+		"HTTP_WRITE_TIMEOUT": c.HTTPWriteTimeout, "HTTP_IDLE_TIMEOUT": c.HTTPIdleTimeout,
+		"SHUTDOWN_TIMEOUT": c.ShutdownTimeout, "HASH_QUEUE_TIMEOUT": c.HashQueueTimeout,
+	} {
+		if d <= 0 {
+			bad(name, "must be a positive duration such as 15s")
+		}
+	}
+	if c.DBMaxOpenConns < 1 {
+		bad("DB_MAX_OPEN_CONNS", "must be at least 1")
+	}
+	if c.Argon2MemoryKiB < 8*1024 {
+		bad("ARGON2_MEMORY_KIB", "must be at least 8192 (8 MiB); OWASP recommends 19456")
+	}
+	if c.Argon2Iterations < 1 {
+		bad("ARGON2_ITERATIONS", "must be at least 1")
+	}
+	if c.Argon2Parallelism < 1 {
+		bad("ARGON2_PARALLELISM", "must be at least 1")
+	}
+	if c.HashConcurrency < 1 {
+		bad("HASH_CONCURRENCY", "must be at least 1 (0 means one per core)")
+	}
+	if c.HashQueueSize < 0 {
+		bad("HASH_QUEUE_SIZE", "must not be negative")
+	}
+	if c.PasswordMinLength < 8 {
+		bad("PASSWORD_MIN_LENGTH", "must be at least 8")
+	}
+	if c.PasswordMaxLength < c.PasswordMinLength || c.PasswordMaxLength > 1024 {
+		bad("PASSWORD_MAX_LENGTH", "must be between PASSWORD_MIN_LENGTH and 1024")
+	}
+	if c.PasswordRequireClasses < 0 || c.PasswordRequireClasses > 4 {
+		bad("PASSWORD_REQUIRE_CLASSES", "must be between 0 and 4")
+	}
+	if c.PasswordMaxAgeDays < 0 {
+		bad("PASSWORD_MAX_AGE_DAYS", "must not be negative (0 disables expiry)")
+	}
+	if c.KeyEncryptionKey != "" {
+		if err := checkSecret(c.KeyEncryptionKey); err != nil {
+			bad("KEY_ENCRYPTION_KEY", "%v", err)
+		}
+	}
+	if c.IsProduction() {
+		errs = append(errs, c.productionErrors()...)
+	}
+	return errors.Join(errs...)
+}
+
+// productionErrors are the rules that keep an unsafe setup from serving.
+func (c Config) productionErrors() []error {
+	var errs []error
+	if strings.HasPrefix(c.DatabaseURL, "sqlite:") {
+		errs = append(errs, errors.New("DATABASE_URL: SQLite is for development; production needs postgres:// so instances share state and backups are possible"))
+	}
+	if c.KeyEncryptionKey == "" {
+		errs = append(errs, errors.New("KEY_ENCRYPTION_KEY: required in production (generate one with: openssl rand -base64 32)"))
+	}
+	if c.LogLevel == "debug" {
+		errs = append(errs, errors.New("LOG_LEVEL: debug is refused in production; it may record request details not meant for logs"))
+	}
+	return errs
+}
+
+// checkSecret accepts base64 or hex encodings of at least 32 random bytes.
+// Spreading over at least 16 distinct byte values rules out "aaaa…" and
+// similar hand-typed keys that decode to enough length but carry no entropy.
+func checkSecret(s string) error {
+	raw, err := decodeSecret(s)
+	if err != nil {
+		return err
+	}
+	if len(raw) < 32 {
+		return fmt.Errorf("decodes to %d bytes; at least 32 random bytes are required (openssl rand -base64 32)", len(raw))
+	}
+	distinct := map[byte]struct{}{}
+	for _, b := range raw {
+		distinct[b] = struct{}{}
+	}
+	if len(distinct) < 16 {
+		return errors.New("does not look random (too few distinct bytes); generate one with: openssl rand -base64 32")
+	}
+	return nil
+}
+
+// decodeSecret decodes a base64 (standard or URL, padded or not) or hex
+// secret.
+func decodeSecret(s string) ([]byte, error) {
+	s = strings.TrimSpace(s)
+	if b, err := hex.DecodeString(s); err == nil && len(s) >= 64 {
+		return b, nil
+	}
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(s); err == nil {
+			return b, nil
+		}
+	}
+	return nil, errors.New("must be base64 or hex (generate one with: openssl rand -base64 32)")
+}
+
+// describeParseError rewrites the env library's field names into variable
+// names, which is what an operator sees and sets.
+func describeParseError(err error) error {
+	var agg env.AggregateError
+	if !errors.As(err, &agg) {
+		return err
+	}
+	var out []error
+	for _, e := range agg.Errors {
+		var pe env.ParseError
+		if errors.As(e, &pe) {
+			out = append(out, fmt.Errorf("%s: cannot parse as %s: %v", envName(pe.Name), pe.Type, pe.Err))
+			continue
+		}
+		out = append(out, e)
+	}
+	return errors.Join(out...)
+}
+
+func envName(field string) string {
+	if f, ok := reflect.TypeOf(Config{}).FieldByName(field); ok {
+		if tag := f.Tag.Get("env"); tag != "" {
+			return tag
+		}
+	}
+	return field
+}

@@ -1,0 +1,147 @@
+package bootstrap
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"go.uber.org/fx"
+	"go.uber.org/zap"
+
+	"github.com/ums-project/ums/adapters/crypto"
+	httpadapter "github.com/ums-project/ums/adapters/http"
+	"github.com/ums-project/ums/adapters/sqlstore"
+	"github.com/ums-project/ums/adapters/system"
+	"github.com/ums-project/ums/application"
+	"github.com/ums-project/ums/domain"
+	"github.com/ums-project/ums/ports"
+)
+
+// MigrationPolicy says what serve does with pending migrations.
+type MigrationPolicy struct {
+	// Apply runs pending migrations at start; otherwise start fails on them.
+	Apply bool
+}
+
+// SQLStoreModule opens the database, checks or applies migrations at start
+// and binds the Bun repositories to their ports.
+var SQLStoreModule = fx.Module("sqlstore",
+	fx.Provide(
+		newDB,
+		fx.Annotate(sqlstore.NewUserRepository, fx.As(new(ports.UserRepository))),
+		fx.Annotate(sqlstore.NewTxManager, fx.As(new(ports.TxManager))),
+		fx.Annotate(sqlstore.NewAuditLog, fx.As(new(ports.AuditLog))),
+		fx.Annotate(sqlstore.NewHealthCheck, fx.As(new(ports.HealthCheck)), fx.ResultTags(`group:"health"`)),
+	),
+)
+
+func newDB(lc fx.Lifecycle, c Config, policy MigrationPolicy, log *zap.Logger) (*sqlstore.DB, error) {
+	db, err := sqlstore.Open(context.Background(), c.DatabaseURL, sqlstore.PoolConfig{
+		MaxOpenConns: c.DBMaxOpenConns, MaxIdleConns: c.DBMaxIdleConns,
+		ConnMaxLifetime: c.DBConnMaxLifetime, ConnMaxIdleTime: c.DBConnMaxIdleTime,
+	})
+	if err != nil {
+		return nil, err
+	}
+	lc.Append(fx.Hook{
+		OnStart: func(ctx context.Context) error {
+			if c.DBPingOnStart {
+				if err := db.PingContext(ctx); err != nil {
+					return fmt.Errorf("database unreachable: %w", err)
+				}
+			}
+			return ensureMigrated(ctx, db, policy, log)
+		},
+		OnStop: func(context.Context) error { return db.Close() },
+	})
+	return db, nil
+}
+
+func ensureMigrated(ctx context.Context, db *sqlstore.DB, policy MigrationPolicy, log *zap.Logger) error {
+	m, err := sqlstore.NewMigrator(db)
+	if err != nil {
+		return err
+	}
+	if policy.Apply {
+		applied, err := m.Up(ctx)
+		if err != nil {
+			return err
+		}
+		if len(applied) > 0 {
+			log.Info("migrations applied", zap.Strings("migrations", applied))
+		}
+		return nil
+	}
+	pending, err := m.Pending(ctx)
+	if err != nil {
+		return err
+	}
+	if pending > 0 {
+		return fmt.Errorf("%d pending migration(s): run `ums migrate up` or start with `ums serve --migrate`", pending)
+	}
+	return nil
+}
+
+// CryptoModule binds the argon2id hasher.
+var CryptoModule = fx.Module("crypto",
+	fx.Provide(
+		func(c Config) (*crypto.Hasher, error) {
+			return crypto.NewHasher(crypto.HasherConfig{
+				MemoryKiB: c.Argon2MemoryKiB, Iterations: c.Argon2Iterations, Parallelism: c.Argon2Parallelism,
+				Concurrency: c.HashConcurrency, MaxQueue: c.HashQueueSize, QueueTimeout: c.HashQueueTimeout,
+			})
+		},
+		fx.Annotate(func(h *crypto.Hasher) *crypto.Hasher { return h }, fx.As(new(ports.PasswordHasher))),
+	),
+)
+
+// SystemModule binds the real clock and id generator.
+var SystemModule = fx.Module("system",
+	fx.Provide(
+		fx.Annotate(func() system.Clock { return system.Clock{} }, fx.As(new(ports.Clock))),
+		fx.Annotate(func() system.IDs { return system.IDs{} }, fx.As(new(ports.IDGenerator))),
+	),
+)
+
+// ApplicationModule provides the use cases.
+var ApplicationModule = fx.Module("application",
+	fx.Provide(
+		func(c Config) application.PasswordConfig {
+			return application.PasswordConfig{
+				Policy: domain.PasswordPolicy{MinLength: c.PasswordMinLength, MaxLength: c.PasswordMaxLength,
+					RequireClasses: c.PasswordRequireClasses},
+				MaxAge: time.Duration(c.PasswordMaxAgeDays) * 24 * time.Hour,
+			}
+		},
+		application.NewRegistration,
+	),
+)
+
+// HTTPModule serves the API; the server starts after every other hook and
+// stops first, draining in-flight requests within SHUTDOWN_TIMEOUT.
+var HTTPModule = fx.Module("http",
+	fx.Provide(newHTTPServer),
+	fx.Invoke(func(*httpadapter.Server) {}),
+)
+
+type httpParams struct {
+	fx.In
+	Lifecycle    fx.Lifecycle
+	Config       Config
+	Log          *zap.Logger
+	Registration *application.Registration
+	Checks       []ports.HealthCheck `group:"health"`
+}
+
+func newHTTPServer(p httpParams) (*httpadapter.Server, error) {
+	c := p.Config
+	srv, err := httpadapter.NewServer(httpadapter.Config{
+		Addr: c.HTTPAddr, BodyLimit: c.HTTPBodyLimit, ReadHeaderTimeout: c.HTTPReadHeaderTimeout,
+		ReadTimeout: c.HTTPReadTimeout, WriteTimeout: c.HTTPWriteTimeout, IdleTimeout: c.HTTPIdleTimeout,
+	}, httpadapter.Services{Registration: p.Registration, HealthChecks: p.Checks}, p.Log)
+	if err != nil {
+		return nil, err
+	}
+	p.Lifecycle.Append(fx.Hook{OnStart: srv.Start, OnStop: srv.Shutdown})
+	return srv, nil
+}

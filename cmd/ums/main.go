@@ -1,0 +1,62 @@
+// Command ums is the User Management Service: serve the API, manage the
+// schema and create the first administrator.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+const usage = `ums — User Management Service
+
+Usage:
+  ums serve [--migrate]        start the HTTP API (migrates automatically outside production)
+  ums migrate up|down|status   apply, roll back (last group) or list schema migrations
+  ums admin create --email E --username U --password-stdin [--first-name F] [--last-name L]
+                               create a system administrator
+  ums version                  print the version
+
+Configuration is read from the environment (and .env outside production);
+see .env.example for every variable.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "serve":
+		err = serve(ctx, args[1:], stderr)
+	case "migrate":
+		err = migrate(ctx, args[1:], stdout)
+	case "admin":
+		err = admin(ctx, args[1:], stdin, stdout)
+	case "version", "--version", "-v":
+		fmt.Fprintln(stdout, "ums", version)
+	case "help", "--help", "-h":
+		fmt.Fprint(stdout, usage)
+	default:
+		fmt.Fprintf(stderr, "unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "error:", err)
+		return 1
+	}
+	return 0
+}
