@@ -77,7 +77,11 @@ func (r *Registration) create(ctx context.Context, in RegisterInput, admin bool,
 			return err
 		}
 		ev := domain.NewAuditEvent(ctx, r.ids.NewID(), p.Now, action, domain.OutcomeSuccess)
-		ev.ActorID = &u.ID
+		if !admin {
+			// A sign-up is the user's own act; an admin is created by the
+			// operator at the CLI, which has no user id.
+			ev.ActorID = &u.ID
+		}
 		ev.TargetType, ev.TargetID = "user", u.ID.String()
 		return r.audit.Record(ctx, ev)
 	})

@@ -162,8 +162,8 @@ func (c Config) Validate() error {
 	if c.PasswordRequireClasses < 0 || c.PasswordRequireClasses > 4 {
 		bad("PASSWORD_REQUIRE_CLASSES", "must be between 0 and 4")
 	}
-	if c.PasswordMaxAgeDays < 0 {
-		bad("PASSWORD_MAX_AGE_DAYS", "must not be negative (0 disables expiry)")
+	if c.PasswordMaxAgeDays < 0 || c.PasswordMaxAgeDays > 3650 {
+		bad("PASSWORD_MAX_AGE_DAYS", "must be between 0 (no expiry) and 3650")
 	}
 	if c.KeyEncryptionKey != "" {
 		if err := checkSecret(c.KeyEncryptionKey); err != nil {
@@ -216,7 +216,9 @@ func checkSecret(s string) error {
 // secret.
 func decodeSecret(s string) ([]byte, error) {
 	s = strings.TrimSpace(s)
-	if b, err := hex.DecodeString(s); err == nil && len(s) >= 64 {
+	// A string of hex digits is read as hex even when it would also parse
+	// as base64, so a short hex key is measured by its real length.
+	if b, err := hex.DecodeString(s); err == nil {
 		return b, nil
 	}
 	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {

@@ -138,6 +138,7 @@ func newHTTPServer(p httpParams) (*httpadapter.Server, error) {
 	srv, err := httpadapter.NewServer(httpadapter.Config{
 		Addr: c.HTTPAddr, BodyLimit: c.HTTPBodyLimit, ReadHeaderTimeout: c.HTTPReadHeaderTimeout,
 		ReadTimeout: c.HTTPReadTimeout, WriteTimeout: c.HTTPWriteTimeout, IdleTimeout: c.HTTPIdleTimeout,
+		ShutdownTimeout: c.ShutdownTimeout,
 	}, httpadapter.Services{Registration: p.Registration, HealthChecks: p.Checks}, p.Log)
 	if err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"net/mail"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -29,10 +30,32 @@ func ParseEmail(s string) (Email, *FieldError) {
 	}
 	at := strings.LastIndexByte(s, '@')
 	local, host := s[:at], s[at+1:]
-	if local == "" || len(local) > 64 || !strings.Contains(host, ".") || strings.HasPrefix(host, ".") || strings.HasSuffix(host, ".") {
+	if local == "" || len(local) > 64 || !validMailHost(host) {
 		return Email{}, fe
 	}
 	return Email{v: s}, nil
+}
+
+// validMailHost accepts DNS names of at least two labels made of letters,
+// digits and inner hyphens, with a non-numeric top level. IP literals are
+// refused: an account address must be deliverable through DNS.
+func validMailHost(host string) bool {
+	labels := strings.Split(host, ".")
+	if len(labels) < 2 {
+		return false
+	}
+	for _, l := range labels {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		for _, r := range l {
+			if !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '-' {
+				return false
+			}
+		}
+	}
+	tld := labels[len(labels)-1]
+	return strings.IndexFunc(tld, func(r rune) bool { return !unicode.IsDigit(r) }) >= 0
 }
 
 // MustEmail parses s or panics; for tests and constants only.
@@ -101,8 +124,13 @@ func ParsePersonName(field, s string) (string, *FieldError) {
 	if utf8.RuneCountInString(s) > 100 {
 		return "", &FieldError{Field: field, Code: "too_long", Message: "must be at most 100 characters"}
 	}
+	if !utf8.ValidString(s) {
+		return "", &FieldError{Field: field, Code: "invalid_characters", Message: "must be valid UTF-8"}
+	}
 	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
+		// Bidi overrides can make a name display as something else in
+		// admin screens and audit views.
+		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) {
 			return "", &FieldError{Field: field, Code: "invalid_characters", Message: "must not contain control characters"}
 		}
 	}

@@ -22,6 +22,8 @@ type Config struct {
 	ReadTimeout       time.Duration
 	WriteTimeout      time.Duration
 	IdleTimeout       time.Duration
+	// ShutdownTimeout bounds how long in-flight requests may finish.
+	ShutdownTimeout time.Duration
 }
 
 // Services are the use cases the routes call.
@@ -32,11 +34,12 @@ type Services struct {
 
 // Server is the API's HTTP server.
 type Server struct {
-	echo *echo.Echo
-	srv  *http.Server
-	ln   net.Listener
-	log  *zap.Logger
-	done chan struct{}
+	echo  *echo.Echo
+	srv   *http.Server
+	ln    net.Listener
+	log   *zap.Logger
+	done  chan struct{}
+	drain time.Duration
 }
 
 // NewServer builds the routes and middleware.
@@ -70,7 +73,7 @@ func NewServer(cfg Config, svc Services, log *zap.Logger) (*Server, error) {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          zap.NewStdLog(log.Named("http")),
 	}
-	return &Server{echo: e, srv: srv, log: log, done: make(chan struct{})}, nil
+	return &Server{echo: e, srv: srv, log: log, done: make(chan struct{}), drain: cfg.ShutdownTimeout}, nil
 }
 
 // Handler returns the routed handler, for in-process tests.
@@ -102,11 +105,16 @@ func (s *Server) Addr() string {
 	return s.ln.Addr().String()
 }
 
-// Shutdown stops accepting connections and waits, until ctx ends, for
-// in-flight requests to finish.
+// Shutdown stops accepting connections and waits, at most ShutdownTimeout
+// (or until ctx ends), for in-flight requests to finish.
 func (s *Server) Shutdown(ctx context.Context) error {
 	if s.ln == nil {
 		return nil
+	}
+	if s.drain > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.drain)
+		defer cancel()
 	}
 	err := s.srv.Shutdown(ctx)
 	if errors.Is(err, context.DeadlineExceeded) {
