@@ -14,8 +14,6 @@ import (
 
 const headerRequestID = "X-Request-ID"
 
-type requestIDKey struct{}
-
 // withRequestID honours a sane incoming X-Request-ID (so a proxy's id links
 // its log to ours) or makes one, echoes it back and puts the request's facts
 // into the context for use cases and audit.
