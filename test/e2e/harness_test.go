@@ -20,6 +20,7 @@ import (
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/fx"
+	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
 	httpadapter "github.com/ums-project/ums/adapters/http"
@@ -54,7 +55,7 @@ func forEachDialect(t *testing.T, fn func(t *testing.T, s *server)) {
 
 // startServer starts UMS on 127.0.0.1 with a random port; env overrides
 // the test defaults.
-func startServer(t *testing.T, dbURL string, env map[string]string) *server {
+func startServer(t testing.TB, dbURL string, env map[string]string) *server {
 	t.Helper()
 	vars := map[string]string{
 		"ENV": "test", "DATABASE_URL": dbURL, "HTTP_ADDR": "127.0.0.1:0",
@@ -72,7 +73,11 @@ func startServer(t *testing.T, dbURL string, env map[string]string) *server {
 		srv *httpadapter.Server
 		db  *sqlstore.DB
 	)
-	app := bootstrap.ServerApp(cfg, zaptest.NewLogger(t), bootstrap.MigrationPolicy{Apply: true}, fx.Populate(&srv, &db))
+	log := zap.NewExample()
+	if tt, ok := t.(*testing.T); ok {
+		log = zaptest.NewLogger(tt)
+	}
+	app := bootstrap.ServerApp(cfg, log, bootstrap.MigrationPolicy{Apply: true}, fx.Populate(&srv, &db))
 	require.NoError(t, app.Err())
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
