@@ -15,7 +15,6 @@ const module = "github.com/ums-project/ums"
 type pkg struct {
 	path    string
 	imports []string // direct imports
-	deps    []string // transitive non-standard dependencies
 }
 
 func listPackages(t *testing.T) []pkg {
