@@ -40,11 +40,7 @@ func admin(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer
 	}
 	password := strings.TrimRight(line, "\r\n")
 
-	cfg, err := bootstrap.LoadConfig()
-	if err != nil {
-		return fmt.Errorf("configuration:\n%w", err)
-	}
-	log, err := bootstrap.NewLogger(cfg)
+	cfg, log, err := configAndLogger()
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,10 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"go.uber.org/zap"
+
+	"github.com/ums-project/ums/bootstrap"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -59,4 +63,15 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return 1
 	}
 	return 0
+}
+
+// configAndLogger loads and validates the configuration and builds the
+// logger every long-running command uses.
+func configAndLogger() (bootstrap.Config, *zap.Logger, error) {
+	cfg, err := bootstrap.LoadConfig()
+	if err != nil {
+		return cfg, nil, fmt.Errorf("configuration:\n%w", err)
+	}
+	log, err := bootstrap.NewLogger(cfg)
+	return cfg, log, err
 }

@@ -19,11 +19,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := bootstrap.LoadConfig()
-	if err != nil {
-		return fmt.Errorf("configuration:\n%w", err)
-	}
-	log, err := bootstrap.NewLogger(cfg)
+	cfg, log, err := configAndLogger()
 	if err != nil {
 		return err
 	}
