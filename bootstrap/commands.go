@@ -64,3 +64,18 @@ func CreateAdmin(ctx context.Context, c Config, log *zap.Logger, in application.
 	}
 	return u, nil
 }
+
+// RotateKeys makes a new active signing key; the previous one stays in the
+// JWKS until its tokens have expired.
+func RotateKeys(ctx context.Context, c Config, log *zap.Logger) (domain.SigningKey, error) {
+	var keys *application.Keys
+	app := NewApp(c, log, MigrationPolicy{Apply: !c.IsProduction()}, fx.Populate(&keys))
+	if err := app.Err(); err != nil {
+		return domain.SigningKey{}, err
+	}
+	if err := app.Start(ctx); err != nil {
+		return domain.SigningKey{}, err
+	}
+	defer func() { _ = app.Stop(context.Background()) }()
+	return keys.Rotate(ctx)
+}

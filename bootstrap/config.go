@@ -52,7 +52,11 @@ type Config struct {
 	LogFileMaxBackups int    `env:"LOG_FILE_MAX_BACKUPS" envDefault:"10"`
 	LogFileMaxAgeDays int    `env:"LOG_FILE_MAX_AGE_DAYS" envDefault:"30"`
 
-	KeyEncryptionKey string `env:"KEY_ENCRYPTION_KEY"`
+	PublicURL      string        `env:"PUBLIC_URL" envDefault:"http://localhost:8080"`
+	AccessTokenTTL time.Duration `env:"ACCESS_TOKEN_TTL" envDefault:"15m"`
+
+	KeyEncryptionKey     string `env:"KEY_ENCRYPTION_KEY"`
+	KeyEncryptionKeyFile string `env:"KEY_ENCRYPTION_KEY_FILE" envDefault:"./data/key-encryption-key"`
 
 	Argon2MemoryKiB   uint32        `env:"ARGON2_MEMORY_KIB" envDefault:"19456"`
 	Argon2Iterations  uint32        `env:"ARGON2_ITERATIONS" envDefault:"2"`
@@ -134,6 +138,12 @@ func (c Config) Validate() error {
 		if d <= 0 {
 			bad(name, "must be a positive duration such as 15s")
 		}
+	}
+	if !strings.HasPrefix(c.PublicURL, "http://") && !strings.HasPrefix(c.PublicURL, "https://") {
+		bad("PUBLIC_URL", "must be an http:// or https:// URL, got %q", c.PublicURL)
+	}
+	if c.AccessTokenTTL < time.Minute || c.AccessTokenTTL > 24*time.Hour {
+		bad("ACCESS_TOKEN_TTL", "must be between 1m and 24h")
 	}
 	if c.DBMaxOpenConns < 1 {
 		bad("DB_MAX_OPEN_CONNS", "must be at least 1")

@@ -2,6 +2,7 @@ package bootstrap
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"time"
 
@@ -31,6 +32,7 @@ var SQLStoreModule = fx.Module("sqlstore",
 		fx.Annotate(sqlstore.NewUserRepository, fx.As(new(ports.UserRepository))),
 		fx.Annotate(sqlstore.NewTxManager, fx.As(new(ports.TxManager))),
 		fx.Annotate(sqlstore.NewAuditLog, fx.As(new(ports.AuditLog))),
+		fx.Annotate(sqlstore.NewSigningKeyRepository, fx.As(new(ports.SigningKeyRepository))),
 		fx.Annotate(sqlstore.NewHealthCheck, fx.As(new(ports.HealthCheck)), fx.ResultTags(`group:"health"`)),
 	),
 )
@@ -92,6 +94,13 @@ var CryptoModule = fx.Module("crypto",
 			})
 		},
 		fx.Annotate(func(h *crypto.Hasher) *crypto.Hasher { return h }, fx.As(new(ports.PasswordHasher))),
+		fx.Annotate(func(c Config) (*crypto.SecretBox, error) {
+			kek, err := keyEncryptionKey(c)
+			if err != nil {
+				return nil, err
+			}
+			return crypto.NewSecretBox(kek)
+		}, fx.As(new(ports.SecretBox))),
 	),
 )
 
@@ -114,7 +123,21 @@ var ApplicationModule = fx.Module("application",
 			}
 		},
 		application.NewRegistration,
+		func(repo ports.SigningKeyRepository, box ports.SecretBox, tx ports.TxManager, audit ports.AuditLog,
+			clock ports.Clock, ids ports.IDGenerator, c Config) *application.Keys {
+			// A retired key stays published for the longest token it may
+			// have signed, plus a minute of clock leeway.
+			return application.NewKeys(repo, box, tx, audit, clock, ids, rand.Reader, c.AccessTokenTTL+time.Minute)
+		},
 	),
+	// The first signing key is made at start on a fresh database; the
+	// hook runs after the database hook (migrations) because Keys needs it.
+	fx.Invoke(func(lc fx.Lifecycle, keys *application.Keys) {
+		lc.Append(fx.Hook{OnStart: func(ctx context.Context) error {
+			_, err := keys.EnsureActive(ctx)
+			return err
+		}})
+	}),
 )
 
 // HTTPModule serves the API; the server starts after every other hook and
@@ -130,6 +153,7 @@ type httpParams struct {
 	Config       Config
 	Log          *zap.Logger
 	Registration *application.Registration
+	Keys         *application.Keys
 	Checks       []ports.HealthCheck `group:"health"`
 }
 
@@ -138,8 +162,8 @@ func newHTTPServer(p httpParams) (*httpadapter.Server, error) {
 	srv, err := httpadapter.NewServer(httpadapter.Config{
 		Addr: c.HTTPAddr, BodyLimit: c.HTTPBodyLimit, ReadHeaderTimeout: c.HTTPReadHeaderTimeout,
 		ReadTimeout: c.HTTPReadTimeout, WriteTimeout: c.HTTPWriteTimeout, IdleTimeout: c.HTTPIdleTimeout,
-		ShutdownTimeout: c.ShutdownTimeout,
-	}, httpadapter.Services{Registration: p.Registration, HealthChecks: p.Checks}, p.Log)
+		ShutdownTimeout: c.ShutdownTimeout, Issuer: c.PublicURL,
+	}, httpadapter.Services{Registration: p.Registration, Keys: p.Keys, HealthChecks: p.Checks}, p.Log)
 	if err != nil {
 		return nil, err
 	}

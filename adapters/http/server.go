@@ -22,6 +22,8 @@ type Config struct {
 	ReadTimeout       time.Duration
 	WriteTimeout      time.Duration
 	IdleTimeout       time.Duration
+	// Issuer is the public base URL of the service, the tokens' iss.
+	Issuer string
 	// ShutdownTimeout bounds how long in-flight requests may finish.
 	ShutdownTimeout time.Duration
 }
@@ -29,6 +31,7 @@ type Config struct {
 // Services are the use cases the routes call.
 type Services struct {
 	Registration *application.Registration
+	Keys         *application.Keys
 	HealthChecks []ports.HealthCheck
 }
 
@@ -55,6 +58,9 @@ func NewServer(cfg Config, svc Services, log *zap.Logger) (*Server, error) {
 	h := &healthHandlers{checks: svc.HealthChecks, log: log}
 	e.GET("/healthz", h.healthz)
 	e.GET("/readyz", h.readyz)
+	wk := &wellKnownHandlers{keys: svc.Keys, issuer: cfg.Issuer}
+	e.GET("/.well-known/jwks.json", wk.jwks)
+	e.GET("/.well-known/openid-configuration", wk.openIDConfiguration)
 	if err := registerDocs(e); err != nil {
 		return nil, err
 	}

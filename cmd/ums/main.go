@@ -25,6 +25,8 @@ Usage:
   ums migrate up|down|status   apply, roll back (last group) or list schema migrations
   ums admin create --email E --username U --password-stdin [--first-name F] [--last-name L]
                                create a system administrator
+  ums keys rotate              make a new active token signing key (the old one stays
+                               published until its tokens expire)
   ums version                  print the version
 
 Configuration is read from the environment (and .env outside production);
@@ -50,6 +52,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = migrate(ctx, args[1:], stdout)
 	case "admin":
 		err = admin(ctx, args[1:], stdin, stdout)
+	case "keys":
+		err = keys(ctx, args[1:], stdout)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "ums", version)
 	case "help", "--help", "-h":

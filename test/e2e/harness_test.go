@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -35,6 +36,7 @@ type server struct {
 	db     *sqlstore.DB
 	app    *fx.App
 	dbURL  string
+	cfg    bootstrap.Config
 	client *http.Client
 }
 
@@ -63,6 +65,8 @@ func startServer(t testing.TB, dbURL string, env map[string]string) *server {
 		// the crypto adapter.
 		"ARGON2_MEMORY_KIB": "8192", "ARGON2_ITERATIONS": "1",
 		"SHUTDOWN_TIMEOUT": "5s",
+		// Never the repository's ./data: each test keeps its own key file.
+		"KEY_ENCRYPTION_KEY_FILE": filepath.Join(t.TempDir(), "kek"),
 	}
 	for k, v := range env {
 		vars[k] = v
@@ -87,7 +91,7 @@ func startServer(t testing.TB, dbURL string, env map[string]string) *server {
 		defer cancel()
 		_ = app.Stop(ctx)
 	})
-	return &server{base: "http://" + srv.Addr(), db: db, app: app, dbURL: dbURL,
+	return &server{base: "http://" + srv.Addr(), db: db, app: app, dbURL: dbURL, cfg: cfg,
 		client: &http.Client{Timeout: 30 * time.Second}}
 }
 

@@ -1,0 +1,27 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"go.uber.org/zap"
+
+	"github.com/ums-project/ums/bootstrap"
+)
+
+func keys(ctx context.Context, args []string, stdout io.Writer) error {
+	if len(args) != 1 || args[0] != "rotate" {
+		return fmt.Errorf("usage: ums keys rotate")
+	}
+	cfg, log, err := configAndLogger()
+	if err != nil {
+		return err
+	}
+	key, err := bootstrap.RotateKeys(ctx, cfg, log.WithOptions(zap.IncreaseLevel(zap.WarnLevel)))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "new active signing key kid=%s; earlier keys stay in the JWKS until their tokens expire\n", key.KID)
+	return nil
+}
