@@ -23,7 +23,12 @@ import (
 	"github.com/ums-project/ums/test/dbtest"
 )
 
-var binary string
+var (
+	binary string
+	// kekFile is shared by every run, as it would be on one host: commands
+	// run in fresh directories but must open the keys others sealed.
+	kekFile string
+)
 
 // TestMain builds the real binary once; the tests run it as an operator would.
 func TestMain(m *testing.M) {
@@ -32,6 +37,7 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	binary = filepath.Join(dir, "ums")
+	kekFile = filepath.Join(dir, "key-encryption-key")
 	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "build ums: %v\n%s", err, out)
 		os.Exit(1)
@@ -57,7 +63,7 @@ func ums(t *testing.T, env map[string]string, stdin string, args ...string) (str
 
 func environ(env map[string]string) []string {
 	base := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"),
-		"ENV=test", "ARGON2_MEMORY_KIB=8192", "ARGON2_ITERATIONS=1", "LOG_LEVEL=warn"}
+		"ENV=test", "KEY_ENCRYPTION_KEY_FILE=" + kekFile, "ARGON2_MEMORY_KIB=8192", "ARGON2_ITERATIONS=1", "LOG_LEVEL=warn"}
 	for k, v := range env {
 		base = append(base, k+"="+v)
 	}
