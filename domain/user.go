@@ -156,6 +156,8 @@ type User struct {
 	LockedUntil        *time.Time
 	MFAEnabled         bool
 	LastLoginAt        *time.Time
+	LastLoginIP        string
+	LastLoginUserAgent string
 	CreatedAt          time.Time
 	UpdatedAt          time.Time
 }

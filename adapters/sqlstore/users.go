@@ -32,6 +32,8 @@ type userRow struct {
 	LockedUntil        *time.Time `bun:"locked_until"`
 	MFAEnabled         bool       `bun:"mfa_enabled"`
 	LastLoginAt        *time.Time `bun:"last_login_at"`
+	LastLoginIP        *string    `bun:"last_login_ip"`
+	LastLoginUserAgent *string    `bun:"last_login_user_agent"`
 	CreatedAt          time.Time  `bun:"created_at"`
 	UpdatedAt          time.Time  `bun:"updated_at"`
 }
@@ -45,6 +47,7 @@ func toUserRow(u *domain.User) *userRow {
 		PasswordExpiresAt: utcPtr(u.PasswordExpiresAt), MustChangePassword: u.MustChangePassword,
 		FailedLoginCount: u.FailedLoginCount, LockedUntil: utcPtr(u.LockedUntil),
 		MFAEnabled: u.MFAEnabled, LastLoginAt: utcPtr(u.LastLoginAt),
+		LastLoginIP: nullString(u.LastLoginIP), LastLoginUserAgent: nullString(u.LastLoginUserAgent),
 		CreatedAt: u.CreatedAt.UTC(), UpdatedAt: u.UpdatedAt.UTC(),
 	}
 }
@@ -67,6 +70,7 @@ func (r *userRow) toDomain() (*domain.User, error) {
 		PasswordExpiresAt: utcPtr(r.PasswordExpiresAt), MustChangePassword: r.MustChangePassword,
 		FailedLoginCount: r.FailedLoginCount, LockedUntil: utcPtr(r.LockedUntil),
 		MFAEnabled: r.MFAEnabled, LastLoginAt: utcPtr(r.LastLoginAt),
+		LastLoginIP: deref(r.LastLoginIP), LastLoginUserAgent: deref(r.LastLoginUserAgent),
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 	}, nil
 }
@@ -144,4 +148,18 @@ func userWriteError(err error) error {
 		}
 	}
 	return fmt.Errorf("write user: %w", err)
+}
+
+func nullString(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
