@@ -9,8 +9,14 @@ import (
 )
 
 // CoreModules are everything but the HTTP server: what the CLI commands use.
-func CoreModules() fx.Option {
-	return fx.Options(SQLStoreModule, CryptoModule, SystemModule, ApplicationModule)
+// fx builds only what is asked for, so a CLI command never connects to what
+// it does not need.
+func CoreModules(c Config) fx.Option {
+	opts := []fx.Option{SQLStoreModule, CryptoModule, SystemModule, ApplicationModule, AuthModule}
+	if c.RedisURL != "" {
+		opts = append(opts, RedisModule)
+	}
+	return fx.Options(opts...)
 }
 
 // NewApp composes UMS. extra options let commands and tests add invokes or
@@ -25,7 +31,7 @@ func NewApp(c Config, log *zap.Logger, policy MigrationPolicy, extra ...fx.Optio
 		}),
 		fx.StartTimeout(c.ShutdownTimeout+30*time.Second),
 		fx.StopTimeout(c.ShutdownTimeout+5*time.Second),
-		CoreModules(),
+		CoreModules(c),
 		fx.Options(extra...),
 	)
 }

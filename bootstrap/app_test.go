@@ -13,17 +13,19 @@ import (
 // TestAppGraphIsComplete validates the fx graph of every supported
 // combination without opening a database.
 func TestAppGraphIsComplete(t *testing.T) {
-	for name, url := range map[string]string{
-		"sqlite":   "sqlite://./data/ums.db",
-		"postgres": "postgres://postgres@127.0.0.1:5432/ums",
+	for name, vars := range map[string]map[string]string{
+		"sqlite":         {"DATABASE_URL": "sqlite://./data/ums.db"},
+		"postgres":       {"DATABASE_URL": "postgres://postgres@127.0.0.1:5432/ums"},
+		"postgres+redis": {"DATABASE_URL": "postgres://postgres@127.0.0.1:5432/ums", "REDIS_URL": "redis://127.0.0.1:6379/0"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			cfg, err := bootstrap.ParseConfig(map[string]string{"DATABASE_URL": url, "ENV": "test"})
+			vars["ENV"] = "test"
+			cfg, err := bootstrap.ParseConfig(vars)
 			require.NoError(t, err)
 			for _, withHTTP := range []bool{true, false} {
 				opts := []fx.Option{
 					fx.Supply(cfg, bootstrap.MigrationPolicy{}, zap.NewNop()),
-					bootstrap.CoreModules(),
+					bootstrap.CoreModules(cfg),
 				}
 				if withHTTP {
 					opts = append(opts, bootstrap.HTTPModule)

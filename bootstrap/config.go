@@ -52,8 +52,20 @@ type Config struct {
 	LogFileMaxBackups int    `env:"LOG_FILE_MAX_BACKUPS" envDefault:"10"`
 	LogFileMaxAgeDays int    `env:"LOG_FILE_MAX_AGE_DAYS" envDefault:"30"`
 
-	PublicURL      string        `env:"PUBLIC_URL" envDefault:"http://localhost:8080"`
-	AccessTokenTTL time.Duration `env:"ACCESS_TOKEN_TTL" envDefault:"15m"`
+	PublicURL           string        `env:"PUBLIC_URL" envDefault:"http://localhost:8080"`
+	AccessTokenTTL      time.Duration `env:"ACCESS_TOKEN_TTL" envDefault:"15m"`
+	AccessTokenAudience string        `env:"ACCESS_TOKEN_AUDIENCE" envDefault:"ums"`
+	TokenLeeway         time.Duration `env:"TOKEN_LEEWAY" envDefault:"30s"`
+	RefreshTokenIdleTTL time.Duration `env:"REFRESH_TOKEN_IDLE_TTL" envDefault:"168h"`
+	SessionTTL          time.Duration `env:"SESSION_TTL" envDefault:"720h"`
+	RefreshReuseGrace   time.Duration `env:"REFRESH_REUSE_GRACE" envDefault:"0s"`
+
+	LoginMaxFailures   int           `env:"LOGIN_MAX_FAILURES" envDefault:"5"`
+	LoginFailureWindow time.Duration `env:"LOGIN_FAILURE_WINDOW" envDefault:"15m"`
+	LoginLockout       time.Duration `env:"LOGIN_LOCKOUT" envDefault:"15m"`
+
+	RedisURL       string `env:"REDIS_URL"`
+	RedisKeyPrefix string `env:"REDIS_KEY_PREFIX" envDefault:"ums:"`
 
 	KeyEncryptionKey     string `env:"KEY_ENCRYPTION_KEY"`
 	KeyEncryptionKeyFile string `env:"KEY_ENCRYPTION_KEY_FILE" envDefault:"./data/key-encryption-key"`
@@ -144,6 +156,33 @@ func (c Config) Validate() error {
 	}
 	if c.AccessTokenTTL < time.Minute || c.AccessTokenTTL > 24*time.Hour {
 		bad("ACCESS_TOKEN_TTL", "must be between 1m and 24h")
+	}
+	if strings.TrimSpace(c.AccessTokenAudience) == "" {
+		bad("ACCESS_TOKEN_AUDIENCE", "must not be empty")
+	}
+	if c.TokenLeeway < 0 || c.TokenLeeway > 5*time.Minute {
+		bad("TOKEN_LEEWAY", "must be between 0s and 5m")
+	}
+	if c.SessionTTL < time.Hour {
+		bad("SESSION_TTL", "must be at least 1h")
+	}
+	if c.RefreshTokenIdleTTL < time.Minute || c.RefreshTokenIdleTTL > c.SessionTTL {
+		bad("REFRESH_TOKEN_IDLE_TTL", "must be between 1m and SESSION_TTL")
+	}
+	if c.RefreshReuseGrace < 0 || c.RefreshReuseGrace > time.Minute {
+		bad("REFRESH_REUSE_GRACE", "must be between 0s (strict) and 1m")
+	}
+	if c.LoginMaxFailures < 1 {
+		bad("LOGIN_MAX_FAILURES", "must be at least 1")
+	}
+	if c.LoginFailureWindow <= 0 {
+		bad("LOGIN_FAILURE_WINDOW", "must be a positive duration such as 15m")
+	}
+	if c.LoginLockout <= 0 {
+		bad("LOGIN_LOCKOUT", "must be a positive duration such as 15m; the lock is always temporary")
+	}
+	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {
+		bad("REDIS_URL", "must start with redis:// or rediss://")
 	}
 	if c.DBMaxOpenConns < 1 {
 		bad("DB_MAX_OPEN_CONNS", "must be at least 1")

@@ -154,6 +154,8 @@ type httpParams struct {
 	Log          *zap.Logger
 	Registration *application.Registration
 	Keys         *application.Keys
+	Auth         *application.Auth
+	Profiles     *application.Profiles
 	Checks       []ports.HealthCheck `group:"health"`
 }
 
@@ -163,7 +165,8 @@ func newHTTPServer(p httpParams) (*httpadapter.Server, error) {
 		Addr: c.HTTPAddr, BodyLimit: c.HTTPBodyLimit, ReadHeaderTimeout: c.HTTPReadHeaderTimeout,
 		ReadTimeout: c.HTTPReadTimeout, WriteTimeout: c.HTTPWriteTimeout, IdleTimeout: c.HTTPIdleTimeout,
 		ShutdownTimeout: c.ShutdownTimeout, Issuer: c.PublicURL,
-	}, httpadapter.Services{Registration: p.Registration, Keys: p.Keys, HealthChecks: p.Checks}, p.Log)
+	}, httpadapter.Services{Registration: p.Registration, Keys: p.Keys,
+		Auth: p.Auth, Profiles: p.Profiles, HealthChecks: p.Checks}, p.Log)
 	if err != nil {
 		return nil, err
 	}

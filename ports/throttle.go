@@ -28,7 +28,8 @@ type LoginThrottle interface {
 }
 
 // ThrottlePolicy is when a login identifier is locked: after MaxFailures
-// within Window (counted from the first failure), for Lockout.
+// (at least 1) within Window, counted from the first attempt after a fresh
+// start, for Lockout.
 type ThrottlePolicy struct {
 	MaxFailures int
 	Window      time.Duration

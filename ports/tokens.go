@@ -28,12 +28,15 @@ type RevocationBus interface {
 	// instance's included. It is called after the revocation committed.
 	Publish(ctx context.Context, revoked []domain.RevokedSession) error
 	// Subscribe delivers announcements to h from a goroutine of its own
-	// until ctx ends, reconnecting after failures. It returns once the
-	// first subscription is established (or failed to be).
+	// until ctx ends, reconnecting after failures. It returns nil once it
+	// is listening and the first Resync succeeded; when the first attempt
+	// fails it calls h.Lost, returns the error and keeps retrying in the
+	// background.
 	Subscribe(ctx context.Context, h RevocationHandler) error
 }
 
-// RevocationHandler receives what a RevocationBus delivers.
+// RevocationHandler receives what a RevocationBus delivers. Its methods
+// may be called concurrently; Lost is called once per outage.
 type RevocationHandler interface {
 	// Revoked is called for each announcement.
 	Revoked(revoked []domain.RevokedSession)

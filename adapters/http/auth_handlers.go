@@ -10,6 +10,7 @@ import (
 
 type authHandlers struct {
 	registration *application.Registration
+	auth         *application.Auth
 	bodyLimit    int64
 }
 

@@ -3,6 +3,7 @@ package http
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -120,6 +121,23 @@ func securityHeaders() echo.MiddlewareFunc {
 			h.Set("X-Frame-Options", "DENY")
 			h.Set("Referrer-Policy", "no-referrer")
 			h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+			return next(c)
+		}
+	}
+}
+
+// noStore forbids caching of API responses (tokens, profiles, sessions):
+// token responses must never sit in a browser or proxy cache (RFC 6749 5.1).
+// It is global rather than on the route group because Echo answers unknown
+// methods on a group with middleware as 404 instead of 405.
+func noStore() echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if strings.HasPrefix(c.Request().URL.Path, "/api/") {
+				h := c.Response().Header()
+				h.Set(echo.HeaderCacheControl, "no-store")
+				h.Set("Pragma", "no-cache")
+			}
 			return next(c)
 		}
 	}

@@ -71,6 +71,9 @@ func errorHandler(log *zap.Logger) echo.HTTPErrorHandler {
 			log.Error("request failed", zap.String("request_id", p.RequestID),
 				zap.String("route", c.Path()), zap.Error(err))
 		}
+		if p.Status == http.StatusUnauthorized {
+			c.Response().Header().Set(echo.HeaderWWWAuthenticate, challenge(p.Code))
+		}
 		if retryAfter > 0 {
 			c.Response().Header().Set("Retry-After", strconv.Itoa(retryAfter))
 		}

@@ -32,6 +32,8 @@ type Config struct {
 type Services struct {
 	Registration *application.Registration
 	Keys         *application.Keys
+	Auth         *application.Auth
+	Profiles     *application.Profiles
 	HealthChecks []ports.HealthCheck
 }
 
@@ -53,7 +55,7 @@ func NewServer(cfg Config, svc Services, log *zap.Logger) (*Server, error) {
 	// The peer address, until trusted proxies are configured: a client
 	// cannot choose the IP we audit and rate-limit by.
 	e.IPExtractor = echo.ExtractIPDirect()
-	e.Use(withRequestID(), accessLog(log), recoverPanics(log), securityHeaders())
+	e.Use(withRequestID(), accessLog(log), recoverPanics(log), securityHeaders(), noStore())
 
 	h := &healthHandlers{checks: svc.HealthChecks, log: log}
 	e.GET("/healthz", h.healthz)
@@ -66,8 +68,19 @@ func NewServer(cfg Config, svc Services, log *zap.Logger) (*Server, error) {
 	}
 
 	api := e.Group("/api/v1")
-	auth := &authHandlers{registration: svc.Registration, bodyLimit: cfg.BodyLimit}
+	bearer := requireBearer(svc.Auth)
+	auth := &authHandlers{registration: svc.Registration, auth: svc.Auth, bodyLimit: cfg.BodyLimit}
 	api.POST("/auth/register", auth.register)
+	api.POST("/auth/login", auth.login)
+	api.POST("/auth/refresh", auth.refresh)
+	api.POST("/auth/logout", auth.logout, bearer)
+	api.POST("/auth/logout-all", auth.logoutAll, bearer)
+
+	me := &meHandlers{profiles: svc.Profiles, bodyLimit: cfg.BodyLimit}
+	api.GET("/me", me.get, bearer)
+	api.PATCH("/me", me.patch, bearer)
+	api.GET("/me/sessions", auth.listSessions, bearer)
+	api.DELETE("/me/sessions/:id", auth.revokeSession, bearer)
 
 	srv := &http.Server{
 		Addr:              cfg.Addr,

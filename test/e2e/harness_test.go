@@ -26,6 +26,7 @@ import (
 
 	httpadapter "github.com/ums-project/ums/adapters/http"
 	"github.com/ums-project/ums/adapters/sqlstore"
+	"github.com/ums-project/ums/application"
 	"github.com/ums-project/ums/bootstrap"
 	"github.com/ums-project/ums/test/dbtest"
 )
@@ -38,6 +39,7 @@ type server struct {
 	dbURL  string
 	cfg    bootstrap.Config
 	client *http.Client
+	keys   *application.KeyRing
 }
 
 // dialects lists the stores every e2e test runs on.
@@ -74,14 +76,15 @@ func startServer(t testing.TB, dbURL string, env map[string]string) *server {
 	cfg, err := bootstrap.ParseConfig(vars)
 	require.NoError(t, err)
 	var (
-		srv *httpadapter.Server
-		db  *sqlstore.DB
+		srv  *httpadapter.Server
+		db   *sqlstore.DB
+		keys *application.KeyRing
 	)
 	log := zap.NewExample()
 	if tt, ok := t.(*testing.T); ok {
 		log = zaptest.NewLogger(tt)
 	}
-	app := bootstrap.ServerApp(cfg, log, bootstrap.MigrationPolicy{Apply: true}, fx.Populate(&srv, &db))
+	app := bootstrap.ServerApp(cfg, log, bootstrap.MigrationPolicy{Apply: true}, fx.Populate(&srv, &db, &keys))
 	require.NoError(t, app.Err())
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -92,7 +95,7 @@ func startServer(t testing.TB, dbURL string, env map[string]string) *server {
 		_ = app.Stop(ctx)
 	})
 	return &server{base: "http://" + srv.Addr(), db: db, app: app, dbURL: dbURL, cfg: cfg,
-		client: &http.Client{Timeout: 30 * time.Second}}
+		client: &http.Client{Timeout: 30 * time.Second}, keys: keys}
 }
 
 // response is a received, contract-checked response.

@@ -1,0 +1,53 @@
+package http
+
+import (
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/ums-project/ums/application"
+	"github.com/ums-project/ums/domain"
+)
+
+const principalKey = "principal"
+
+// errMissingToken is a request to a protected route without credentials;
+// RFC 6750 says its challenge carries no error code.
+var errMissingToken = &domain.Error{Kind: domain.KindUnauthorized, Code: "missing_token",
+	Message: "an Authorization: Bearer access token is required"}
+
+// requireBearer admits requests carrying a valid, unrevoked access token
+// and puts its principal into the context.
+func requireBearer(auth *application.Auth) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			h := c.Request().Header.Get(echo.HeaderAuthorization)
+			scheme, token, ok := strings.Cut(h, " ")
+			if h == "" {
+				return errMissingToken
+			}
+			if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+				return domain.ErrInvalidToken
+			}
+			p, err := auth.Authenticate(c.Request().Context(), strings.TrimSpace(token))
+			if err != nil {
+				return err
+			}
+			c.Set(principalKey, p)
+			return next(c)
+		}
+	}
+}
+
+func principal(c echo.Context) domain.Principal {
+	p, _ := c.Get(principalKey).(domain.Principal)
+	return p
+}
+
+// challenge is the WWW-Authenticate value every 401 carries (RFC 9110).
+func challenge(code string) string {
+	if code == domain.ErrInvalidToken.Code {
+		return `Bearer realm="ums", error="invalid_token"`
+	}
+	return `Bearer realm="ums"`
+}

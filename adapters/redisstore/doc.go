@@ -1,0 +1,3 @@
+// Package redisstore holds the adapters that share state between
+// instances through Redis: the login throttle and the revocation bus.
+package redisstore

@@ -1,0 +1,242 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"github.com/ums-project/ums/domain"
+	"github.com/ums-project/ums/ports"
+)
+
+type sessionRow struct {
+	bun.BaseModel `bun:"table:sessions"`
+
+	ID           uuid.UUID  `bun:"id,pk,type:uuid"`
+	UserID       uuid.UUID  `bun:"user_id,type:uuid"`
+	CreatedAt    time.Time  `bun:"created_at"`
+	LastUsedAt   time.Time  `bun:"last_used_at"`
+	ExpiresAt    time.Time  `bun:"expires_at"`
+	IP           string     `bun:"ip"`
+	UserAgent    string     `bun:"user_agent"`
+	RevokedAt    *time.Time `bun:"revoked_at"`
+	RevokeReason *string    `bun:"revoke_reason"`
+}
+
+func toSessionRow(s domain.Session) *sessionRow {
+	row := &sessionRow{
+		ID: s.ID, UserID: s.UserID, CreatedAt: s.CreatedAt.UTC(), LastUsedAt: s.LastUsedAt.UTC(),
+		ExpiresAt: s.ExpiresAt.UTC(), IP: s.IP, UserAgent: s.UserAgent, RevokedAt: utcPtr(s.RevokedAt),
+	}
+	if s.RevokeReason != "" {
+		reason := s.RevokeReason
+		row.RevokeReason = &reason
+	}
+	return row
+}
+
+func (r *sessionRow) toDomain() domain.Session {
+	s := domain.Session{
+		ID: r.ID, UserID: r.UserID, CreatedAt: r.CreatedAt.UTC(), LastUsedAt: r.LastUsedAt.UTC(),
+		ExpiresAt: r.ExpiresAt.UTC(), IP: r.IP, UserAgent: r.UserAgent, RevokedAt: utcPtr(r.RevokedAt),
+	}
+	if r.RevokeReason != nil {
+		s.RevokeReason = *r.RevokeReason
+	}
+	return s
+}
+
+type refreshTokenRow struct {
+	bun.BaseModel `bun:"table:refresh_tokens"`
+
+	ID         uuid.UUID  `bun:"id,pk,type:uuid"`
+	SessionID  uuid.UUID  `bun:"session_id,type:uuid"`
+	TokenHash  []byte     `bun:"token_hash"`
+	CreatedAt  time.Time  `bun:"created_at"`
+	ExpiresAt  time.Time  `bun:"expires_at"`
+	UsedAt     *time.Time `bun:"used_at"`
+	ReplacedBy *uuid.UUID `bun:"replaced_by,type:uuid"`
+}
+
+func toRefreshTokenRow(t domain.RefreshToken) *refreshTokenRow {
+	return &refreshTokenRow{
+		ID: t.ID, SessionID: t.SessionID, TokenHash: t.Hash, CreatedAt: t.CreatedAt.UTC(),
+		ExpiresAt: t.ExpiresAt.UTC(), UsedAt: utcPtr(t.UsedAt), ReplacedBy: t.ReplacedBy,
+	}
+}
+
+func (r *refreshTokenRow) toDomain() domain.RefreshToken {
+	return domain.RefreshToken{
+		ID: r.ID, SessionID: r.SessionID, Hash: r.TokenHash, CreatedAt: r.CreatedAt.UTC(),
+		ExpiresAt: r.ExpiresAt.UTC(), UsedAt: utcPtr(r.UsedAt), ReplacedBy: r.ReplacedBy,
+	}
+}
+
+// SessionRepository stores sessions in the sessions table and their
+// refresh-token families in refresh_tokens, by SHA-256 hash only.
+type SessionRepository struct{ db *DB }
+
+var _ ports.SessionRepository = (*SessionRepository)(nil)
+
+// NewSessionRepository returns a SessionRepository on db.
+func NewSessionRepository(db *DB) *SessionRepository { return &SessionRepository{db: db} }
+
+// Create implements ports.SessionRepository. The session and its first
+// token are written together: in the caller's transaction, or in one of
+// their own.
+func (r *SessionRepository) Create(ctx context.Context, s domain.Session, first domain.RefreshToken) error {
+	return NewTxManager(r.db).WithinTx(ctx, func(ctx context.Context) error {
+		db := conn(ctx, r.db)
+		if _, err := db.NewInsert().Model(toSessionRow(s)).Exec(ctx); err != nil {
+			return sessionWriteError("insert session", err)
+		}
+		if _, err := db.NewInsert().Model(toRefreshTokenRow(first)).Exec(ctx); err != nil {
+			return sessionWriteError("insert refresh token", err)
+		}
+		return nil
+	})
+}
+
+// ByID implements ports.SessionRepository.
+func (r *SessionRepository) ByID(ctx context.Context, id uuid.UUID) (domain.Session, error) {
+	row := new(sessionRow)
+	if err := conn(ctx, r.db).NewSelect().Model(row).Where("id = ?", id).Limit(1).Scan(ctx); err != nil {
+		if isNoRows(err) {
+			return domain.Session{}, domain.ErrSessionNotFound
+		}
+		return domain.Session{}, fmt.Errorf("select session: %w", err)
+	}
+	return row.toDomain(), nil
+}
+
+// ActiveByUser implements ports.SessionRepository.
+func (r *SessionRepository) ActiveByUser(ctx context.Context, userID uuid.UUID, now time.Time) ([]domain.Session, error) {
+	var rows []sessionRow
+	err := conn(ctx, r.db).NewSelect().Model(&rows).
+		Where("user_id = ?", userID).Where("revoked_at IS NULL").Where("expires_at > ?", now.UTC()).
+		OrderExpr("created_at DESC, id DESC").Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("select active sessions: %w", err)
+	}
+	out := make([]domain.Session, len(rows))
+	for i := range rows {
+		out[i] = rows[i].toDomain()
+	}
+	return out, nil
+}
+
+// Touch implements ports.SessionRepository. It returns
+// domain.ErrSessionNotFound for an unknown session.
+func (r *SessionRepository) Touch(ctx context.Context, id uuid.UUID, at time.Time, ip, userAgent string) error {
+	res, err := conn(ctx, r.db).NewUpdate().Model((*sessionRow)(nil)).
+		Set("last_used_at = ?", at.UTC()).Set("ip = ?", ip).Set("user_agent = ?", userAgent).
+		Where("id = ?", id).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("touch session: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("touch session: %w", err)
+	}
+	if n == 0 {
+		return domain.ErrSessionNotFound
+	}
+	return nil
+}
+
+// Revoke implements ports.SessionRepository. The revoked_at IS NULL guard
+// makes the first revocation's time and reason the ones that stay.
+func (r *SessionRepository) Revoke(ctx context.Context, id uuid.UUID, at time.Time, reason string) (bool, error) {
+	res, err := conn(ctx, r.db).NewUpdate().Model((*sessionRow)(nil)).
+		Set("revoked_at = ?", at.UTC()).Set("revoke_reason = ?", reason).
+		Where("id = ?", id).Where("revoked_at IS NULL").Exec(ctx)
+	if err != nil {
+		return false, fmt.Errorf("revoke session: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("revoke session: %w", err)
+	}
+	return n == 1, nil
+}
+
+// RevokeAllForUser implements ports.SessionRepository. One UPDATE …
+// RETURNING (Postgres, SQLite ≥ 3.35) both revokes and names the sessions,
+// so a concurrent revocation is never reported twice.
+func (r *SessionRepository) RevokeAllForUser(ctx context.Context, userID uuid.UUID, at time.Time, reason string) ([]uuid.UUID, error) {
+	ids := []uuid.UUID{}
+	_, err := conn(ctx, r.db).NewUpdate().Model((*sessionRow)(nil)).
+		Set("revoked_at = ?", at.UTC()).Set("revoke_reason = ?", reason).
+		Where("user_id = ?", userID).Where("revoked_at IS NULL").
+		Returning("id").Exec(ctx, &ids)
+	if err != nil {
+		return nil, fmt.Errorf("revoke sessions of user: %w", err)
+	}
+	return ids, nil
+}
+
+// RevokedSince implements ports.SessionRepository, oldest revocation first.
+func (r *SessionRepository) RevokedSince(ctx context.Context, since time.Time) ([]domain.RevokedSession, error) {
+	var rows []sessionRow
+	err := conn(ctx, r.db).NewSelect().Model(&rows).Column("id", "revoked_at").
+		Where("revoked_at >= ?", since.UTC()).OrderExpr("revoked_at ASC, id ASC").Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("select revoked sessions: %w", err)
+	}
+	out := make([]domain.RevokedSession, len(rows))
+	for i, row := range rows {
+		out[i] = domain.RevokedSession{SessionID: row.ID, RevokedAt: row.RevokedAt.UTC()}
+	}
+	return out, nil
+}
+
+// AddRefreshToken implements ports.SessionRepository.
+func (r *SessionRepository) AddRefreshToken(ctx context.Context, t domain.RefreshToken) error {
+	if _, err := conn(ctx, r.db).NewInsert().Model(toRefreshTokenRow(t)).Exec(ctx); err != nil {
+		return sessionWriteError("insert refresh token", err)
+	}
+	return nil
+}
+
+// RefreshTokenByHash implements ports.SessionRepository.
+func (r *SessionRepository) RefreshTokenByHash(ctx context.Context, hash []byte) (domain.RefreshToken, error) {
+	if len(hash) == 0 {
+		return domain.RefreshToken{}, domain.ErrInvalidToken
+	}
+	row := new(refreshTokenRow)
+	if err := conn(ctx, r.db).NewSelect().Model(row).Where("token_hash = ?", hash).Limit(1).Scan(ctx); err != nil {
+		if isNoRows(err) {
+			return domain.RefreshToken{}, domain.ErrInvalidToken
+		}
+		return domain.RefreshToken{}, fmt.Errorf("select refresh token: %w", err)
+	}
+	return row.toDomain(), nil
+}
+
+// SpendRefreshToken implements ports.SessionRepository. A single
+// conditional UPDATE decides the winner: Postgres re-checks used_at IS NULL
+// on the row after a concurrent writer commits, and SQLite runs writers one
+// at a time, so only one caller ever sees a row affected.
+func (r *SessionRepository) SpendRefreshToken(ctx context.Context, id uuid.UUID, at time.Time, successor uuid.UUID) (bool, error) {
+	res, err := conn(ctx, r.db).NewUpdate().Model((*refreshTokenRow)(nil)).
+		Set("used_at = ?", at.UTC()).Set("replaced_by = ?", successor).
+		Where("id = ?", id).Where("used_at IS NULL").Exec(ctx)
+	if err != nil {
+		return false, fmt.Errorf("spend refresh token: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("spend refresh token: %w", err)
+	}
+	return n == 1, nil
+}
+
+func sessionWriteError(what string, err error) error {
+	if _, ok := uniqueViolation(err); ok {
+		return domain.ErrConflict
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}

@@ -1,0 +1,100 @@
+package application
+
+import (
+	"context"
+	"errors"
+
+	"github.com/google/uuid"
+
+	"github.com/ums-project/ums/domain"
+	"github.com/ums-project/ums/ports"
+)
+
+// Profiles is the signed-in user's own account: reading it and changing
+// the fields a user may change about themselves.
+type Profiles struct {
+	users ports.UserRepository
+	tx    ports.TxManager
+	audit ports.AuditLog
+	clock ports.Clock
+	ids   ports.IDGenerator
+}
+
+// NewProfiles wires the self-service profile use case.
+func NewProfiles(users ports.UserRepository, tx ports.TxManager, audit ports.AuditLog, clock ports.Clock, ids ports.IDGenerator) *Profiles {
+	return &Profiles{users: users, tx: tx, audit: audit, clock: clock, ids: ids}
+}
+
+// ProfileInput holds the profile fields to change; nil leaves one as is.
+type ProfileInput struct {
+	FirstName *string
+	LastName  *string
+}
+
+// Me returns the caller's account. A caller whose account is gone holds a
+// token for nobody: domain.ErrInvalidToken.
+func (p *Profiles) Me(ctx context.Context, userID uuid.UUID) (*domain.User, error) {
+	u, err := p.users.ByID(ctx, userID)
+	if errors.Is(err, domain.ErrUserNotFound) {
+		return nil, domain.ErrInvalidToken
+	}
+	return u, err
+}
+
+// Update changes the caller's profile fields, audited with the names (not
+// the values) of the fields changed.
+func (p *Profiles) Update(ctx context.Context, userID uuid.UUID, in ProfileInput) (*domain.User, error) {
+	var (
+		fields  []domain.FieldError
+		changed []string
+		first   string
+		last    string
+	)
+	if in.FirstName != nil {
+		v, fe := domain.ParsePersonName("first_name", *in.FirstName)
+		if fe != nil {
+			fields = append(fields, *fe)
+		}
+		first = v
+	}
+	if in.LastName != nil {
+		v, fe := domain.ParsePersonName("last_name", *in.LastName)
+		if fe != nil {
+			fields = append(fields, *fe)
+		}
+		last = v
+	}
+	if len(fields) > 0 {
+		return nil, domain.Invalid(fields...)
+	}
+	var out *domain.User
+	err := p.tx.WithinTx(ctx, func(ctx context.Context) error {
+		u, err := p.Me(ctx, userID)
+		if err != nil {
+			return err
+		}
+		if in.FirstName != nil && u.FirstName != first {
+			u.FirstName, changed = first, append(changed, "first_name")
+		}
+		if in.LastName != nil && u.LastName != last {
+			u.LastName, changed = last, append(changed, "last_name")
+		}
+		out = u
+		if len(changed) == 0 {
+			return nil
+		}
+		now := p.clock.Now()
+		u.UpdatedAt = now
+		if err := p.users.Update(ctx, u); err != nil {
+			return err
+		}
+		ev := domain.NewAuditEvent(ctx, p.ids.NewID(), now, domain.ActionProfileUpdated, domain.OutcomeSuccess)
+		ev.ActorID, ev.TargetType, ev.TargetID = &u.ID, "user", u.ID.String()
+		ev.Details = map[string]any{"fields": changed}
+		return p.audit.Record(ctx, ev)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}

@@ -1,0 +1,186 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ums-project/ums/adapters/sqlstore"
+	"github.com/ums-project/ums/domain"
+	"github.com/ums-project/ums/test/dbtest"
+)
+
+func TestLogin(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, s *server) {
+		userID := registerUser(t, s, "grace")
+
+		t.Run("by_username_or_email_case_insensitively", func(t *testing.T) {
+			for _, name := range []string{"grace", "GRACE", "Grace@Example.com"} {
+				res := s.request(t, http.MethodPost, loginPath, "application/json",
+					strings.NewReader(`{"login":"`+name+`","password":"`+testPass+`"}`), map[string]string{"User-Agent": "e2e-browser"})
+				require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+				assert.Equal(t, "no-store", res.Header.Get("Cache-Control"), "token responses are never cached")
+				var tk tokens
+				require.NoError(t, json.Unmarshal(res.Body, &tk))
+				assert.Equal(t, "Bearer", tk.TokenType)
+				assert.Equal(t, 900, tk.ExpiresIn, "15 minutes by default")
+				assert.Equal(t, 7*24*3600, tk.RefreshExpiresIn, "7 days idle by default")
+				assert.Len(t, tk.RefreshToken, 43, "256 random bits, base64url")
+				assert.False(t, tk.PasswordChangeRequired)
+			}
+		})
+
+		t.Run("records_last_login_and_audits_it", func(t *testing.T) {
+			tk := login(t, s, "grace", testPass)
+			me := s.authed(t, http.MethodGet, "/api/v1/me", tk.AccessToken, nil)
+			require.Equal(t, http.StatusOK, me.Status, string(me.Body))
+			assert.Equal(t, userID, me.JSON(t)["id"])
+			assert.NotEmpty(t, me.JSON(t)["last_login_at"])
+
+			events, err := sqlstore.NewAuditLog(s.db).Recent(context.Background(), 5)
+			require.NoError(t, err)
+			require.Equal(t, domain.ActionLoginSucceeded, events[0].Action)
+			assert.Equal(t, userID, events[0].ActorID.String())
+			assert.Equal(t, tk.SessionID, events[0].TargetID)
+		})
+
+		t.Run("refresh_token_is_stored_only_as_a_hash", func(t *testing.T) {
+			tk := login(t, s, "grace", testPass)
+			var n int
+			require.NoError(t, s.db.NewRaw("SELECT count(*) FROM refresh_tokens WHERE token_hash = ?", []byte(tk.RefreshToken)).Scan(context.Background(), &n))
+			assert.Zero(t, n)
+			var hashes []string
+			require.NoError(t, s.db.NewRaw("SELECT CAST(token_hash AS TEXT) FROM refresh_tokens").Scan(context.Background(), &hashes))
+			for _, h := range hashes {
+				assert.NotContains(t, h, tk.RefreshToken)
+			}
+		})
+
+		t.Run("wrong_password_and_unknown_user_answer_identically", func(t *testing.T) {
+			registerUser(t, s, "hopper")
+			wrong := s.postJSON(t, loginPath, map[string]any{"login": "hopper", "password": "not the password at all"})
+			unknown := s.postJSON(t, loginPath, map[string]any{"login": "nobody-here", "password": "not the password at all"})
+			for _, res := range []response{wrong, unknown} {
+				require.Equal(t, http.StatusUnauthorized, res.Status)
+				assert.Equal(t, `Bearer realm="ums"`, res.Header.Get("WWW-Authenticate"))
+			}
+			assert.Equal(t, withoutRequestID(t, wrong), withoutRequestID(t, unknown))
+		})
+
+		t.Run("malformed_requests_are_4xx", func(t *testing.T) {
+			res := s.postJSON(t, loginPath, map[string]any{"login": "grace"})
+			require.Equal(t, http.StatusUnprocessableEntity, res.Status)
+			res = s.postJSON(t, loginPath, map[string]any{"login": "grace", "password": testPass, "is_admin": true})
+			require.Equal(t, http.StatusBadRequest, res.Status)
+			res = s.request(t, http.MethodPost, loginPath, "text/plain", strings.NewReader("grace"), nil)
+			require.Equal(t, http.StatusUnsupportedMediaType, res.Status)
+		})
+	})
+}
+
+func withoutRequestID(t *testing.T, r response) map[string]any {
+	t.Helper()
+	m := r.JSON(t)
+	delete(m, "request_id")
+	return m
+}
+
+func TestLoginLockout(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, s *server) {
+		t.Run("five_failures_lock_the_login_even_for_the_right_password", func(t *testing.T) {
+			registerUser(t, s, "locky")
+			for i := 0; i < 5; i++ {
+				res := s.postJSON(t, loginPath, map[string]any{"login": "locky", "password": "wrong password " + strconv.Itoa(i)})
+				require.Equal(t, http.StatusUnauthorized, res.Status, "attempt %d", i+1)
+			}
+			// The email counts for the same account as the username.
+			res := s.postJSON(t, loginPath, map[string]any{"login": "locky@example.com", "password": testPass})
+			require.Equal(t, http.StatusTooManyRequests, res.Status, string(res.Body))
+			assert.Equal(t, "login_locked", res.JSON(t)["code"])
+			retry, err := strconv.Atoi(res.Header.Get("Retry-After"))
+			require.NoError(t, err)
+			assert.InDelta(t, 15*60, retry, 5)
+
+			events, err := sqlstore.NewAuditLog(s.db).Recent(context.Background(), 20)
+			require.NoError(t, err)
+			assert.Equal(t, 1, countAction(events, domain.ActionLoginLocked, "threshold_reached"), "the lockout is audited once")
+		})
+
+		t.Run("unknown_logins_are_locked_the_same_way", func(t *testing.T) {
+			var last response
+			for i := 0; i < 6; i++ {
+				last = s.postJSON(t, loginPath, map[string]any{"login": "ghost@example.com", "password": "whatever it is"})
+			}
+			require.Equal(t, http.StatusTooManyRequests, last.Status)
+			assert.NotEmpty(t, last.Header.Get("Retry-After"))
+		})
+
+		t.Run("parallel_attempts_get_no_more_password_checks_than_the_threshold", func(t *testing.T) {
+			id := registerUser(t, s, "parallel")
+			statuses := make(chan int, 50)
+			var wg sync.WaitGroup
+			for i := 0; i < 50; i++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					res := s.postJSON(t, loginPath, map[string]any{"login": "parallel", "password": "wrong password guess"})
+					statuses <- res.Status
+				}()
+			}
+			wg.Wait()
+			close(statuses)
+			counts := map[int]int{}
+			for st := range statuses {
+				counts[st]++
+			}
+			assert.Equal(t, 5, counts[http.StatusUnauthorized], "only the threshold reaches a password check: %v", counts)
+			assert.Equal(t, 45, counts[http.StatusTooManyRequests], "%v", counts)
+
+			var checked int
+			require.NoError(t, s.db.NewRaw("SELECT count(*) FROM audit_events WHERE action = ? AND actor_id = ?",
+				domain.ActionLoginFailed, id).Scan(context.Background(), &checked))
+			assert.Equal(t, 5, checked)
+		})
+
+		t.Run("success_resets_the_count", func(t *testing.T) {
+			registerUser(t, s, "resetme")
+			for round := 0; round < 2; round++ {
+				for i := 0; i < 4; i++ {
+					require.Equal(t, http.StatusUnauthorized,
+						s.postJSON(t, loginPath, map[string]any{"login": "resetme", "password": "wrong password here"}).Status)
+				}
+				login(t, s, "resetme", testPass)
+			}
+		})
+	})
+}
+
+func countAction(events []domain.AuditEvent, action, reason string) int {
+	n := 0
+	for _, e := range events {
+		if e.Action == action && (reason == "" || e.Details["reason"] == reason) {
+			n++
+		}
+	}
+	return n
+}
+
+func TestLoginLockoutExpires(t *testing.T) {
+	s := startServer(t, dbtest.SQLiteURL(t), map[string]string{"LOGIN_LOCKOUT": "1s", "LOGIN_MAX_FAILURES": "2"})
+	registerUser(t, s, "brief")
+	for i := 0; i < 2; i++ {
+		s.postJSON(t, loginPath, map[string]any{"login": "brief", "password": "wrong password here"})
+	}
+	require.Equal(t, http.StatusTooManyRequests,
+		s.postJSON(t, loginPath, map[string]any{"login": "brief", "password": testPass}).Status)
+	time.Sleep(1100 * time.Millisecond)
+	login(t, s, "brief", testPass)
+}
