@@ -71,6 +71,18 @@ func TestRevocationReachesEveryInstanceWithinASecond(t *testing.T) {
 				require.Equal(t, http.StatusUnauthorized, c.authed(t, http.MethodGet, "/api/v1/me", tk.AccessToken, nil).Status)
 			})
 
+			t.Run("the_login_lock_is_shared", func(t *testing.T) {
+				registerUser(t, a, "shared-lock")
+				for i, s := range []*server{a, b, a, b, a} {
+					res := s.postJSON(t, loginPath, map[string]any{"login": "shared-lock", "password": "wrong password here"})
+					require.Equal(t, http.StatusUnauthorized, res.Status, "attempt %d", i+1)
+				}
+				for _, s := range []*server{a, b} {
+					res := s.postJSON(t, loginPath, map[string]any{"login": "shared-lock", "password": testPass})
+					require.Equal(t, http.StatusTooManyRequests, res.Status)
+				}
+			})
+
 			t.Run("tokens_signed_by_one_instance_verify_on_the_other", func(t *testing.T) {
 				tk := login(t, b, "cluster", testPass)
 				require.Equal(t, http.StatusOK, a.authed(t, http.MethodGet, "/api/v1/me", tk.AccessToken, nil).Status)

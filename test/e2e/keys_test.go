@@ -4,12 +4,16 @@ import (
 	"context"
 	"net/http"
 	"testing"
+	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap"
 
+	"github.com/ums-project/ums/adapters/crypto"
 	"github.com/ums-project/ums/bootstrap"
+	"github.com/ums-project/ums/domain"
 )
 
 func jwksKIDs(t *testing.T, s *server) []string {
@@ -29,6 +33,8 @@ func TestSigningKeysArePublishedAndRotateWithoutRestart(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, s *server) {
 		first := jwksKIDs(t, s)
 		require.Len(t, first, 1, "a fresh database gets one active key at start")
+		userID := registerUser(t, s, "rotator")
+		before := login(t, s, "rotator", testPass)
 
 		res := s.request(t, http.MethodGet, "/.well-known/openid-configuration", "", nil, nil)
 		require.Equal(t, http.StatusOK, res.Status)
@@ -42,6 +48,18 @@ func TestSigningKeysArePublishedAndRotateWithoutRestart(t *testing.T) {
 		after := jwksKIDs(t, s)
 		assert.Equal(t, []string{rotated.KID, first[0]}, after,
 			"the new key is served at once, the retired one stays until its tokens expire")
+
+		require.Equal(t, http.StatusOK, s.authed(t, http.MethodGet, "/api/v1/me", before.AccessToken, nil).Status,
+			"tokens signed by the retired key stay valid")
+
+		// Another instance that already signs with the new key: its tokens
+		// verify here without a restart (an unknown kid reloads the keys).
+		now := time.Now()
+		fromNewKey, err := crypto.NewJWT(crypto.TokenConfig{Issuer: s.cfg.PublicURL, Audience: s.cfg.AccessTokenAudience}).
+			Sign(domain.AccessClaims{Subject: uuid.MustParse(userID), SessionID: uuid.MustParse(before.SessionID),
+				TokenID: uuid.NewString(), IssuedAt: now, ExpiresAt: now.Add(time.Minute)}, rotated)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, s.authed(t, http.MethodGet, "/api/v1/me", fromNewKey, nil).Status)
 
 		var sealed []byte
 		require.NoError(t, s.db.NewSelect().Table("signing_keys").Column("private_key_encrypted").
