@@ -27,6 +27,11 @@ type AuthConfig struct {
 	// spent presenting it again is refused without revoking the session:
 	// browser tabs racing their refreshes are not thieves.
 	ReuseGrace time.Duration
+	// RequireEmailVerification refuses logins until the address is
+	// verified.
+	RequireEmailVerification bool
+	// MFAIssuer names the service in authenticator apps.
+	MFAIssuer string
 }
 
 // AuthDeps are the ports authentication needs.
@@ -44,6 +49,10 @@ type AuthDeps struct {
 	Keys         *KeyRing
 	Revoked      *RevocationList
 	Revocation   ports.RevocationBus
+	TOTP         ports.TOTP
+	MFASteps     ports.MFASteps
+	Recovery     ports.RecoveryCodes
+	Box          ports.SecretBox
 }
 
 // Auth is authentication: login, refresh, the bearer check, and ending
@@ -74,6 +83,9 @@ func NewAuth(ctx context.Context, d AuthDeps, cfg AuthConfig) (*Auth, error) {
 type LoginInput struct {
 	Login    string
 	Password string
+	// MFACode is an authenticator code or a recovery code, for accounts
+	// with multi-factor login on.
+	MFACode string
 }
 
 // TokenPair is what a login or refresh returns.
@@ -146,8 +158,35 @@ func (a *Auth) Login(ctx context.Context, in LoginInput) (TokenPair, error) {
 		}
 		return TokenPair{}, domain.ErrInvalidCredentials
 	}
+	if user.MFAEnabled {
+		if strings.TrimSpace(in.MFACode) == "" {
+			// The password was right; asking for the second factor is not
+			// a failure, but the reservation is not a success either.
+			if err := a.Throttle.Release(ctx, key); err != nil {
+				return TokenPair{}, fmt.Errorf("login throttle: %w", err)
+			}
+			return TokenPair{}, domain.ErrMFARequired
+		}
+		if err := a.checkSecondFactor(ctx, user, in.MFACode); err != nil {
+			if !errors.Is(err, domain.ErrInvalidMFACode) {
+				return TokenPair{}, err
+			}
+			locked, ferr := a.Throttle.Fail(ctx, key, a.Clock.Now())
+			if ferr != nil {
+				return TokenPair{}, fmt.Errorf("login throttle: %w", ferr)
+			}
+			a.auditLogin(ctx, user, domain.ActionMFAFailed, "wrong_mfa_code")
+			if locked {
+				a.auditLogin(ctx, user, domain.ActionLoginLocked, "threshold_reached")
+			}
+			return TokenPair{}, err
+		}
+	}
 	if err := a.Throttle.Reset(ctx, key); err != nil {
 		return TokenPair{}, fmt.Errorf("login throttle: %w", err)
+	}
+	if a.cfg.RequireEmailVerification && !user.EmailVerified {
+		return TokenPair{}, domain.ErrEmailNotVerified
 	}
 	if rehash {
 		// New parameters apply from the next login on; a busy pool only
@@ -297,7 +336,82 @@ func (a *Auth) Authenticate(ctx context.Context, token string) (domain.Principal
 	if revoked {
 		return domain.Principal{}, domain.ErrInvalidToken
 	}
-	return domain.Principal{UserID: c.Subject, SessionID: c.SessionID, TokenID: c.TokenID, ExpiresAt: c.ExpiresAt}, nil
+	return domain.Principal{UserID: c.Subject, SessionID: c.SessionID, TokenID: c.TokenID, ExpiresAt: c.ExpiresAt,
+		PasswordChangeRequired: c.PasswordChangeRequired}, nil
+}
+
+// PasswordChangeStillRequired rereads the user behind a token issued while
+// a password change was pending: once changed, the same token may go on
+// (the client need not log in again to leave the restricted mode).
+func (a *Auth) PasswordChangeStillRequired(ctx context.Context, p domain.Principal) (bool, error) {
+	if !p.PasswordChangeRequired {
+		return false, nil
+	}
+	u, err := a.Users.ByID(ctx, p.UserID)
+	if err != nil {
+		if errors.Is(err, domain.ErrUserNotFound) {
+			return false, domain.ErrInvalidToken
+		}
+		return false, err
+	}
+	return u.PasswordChangeRequired(a.Clock.Now()), nil
+}
+
+// confirmPassword checks a signed-in user's password before a sensitive
+// change. It goes through the login throttle, so a stolen access token
+// cannot be used to guess the password faster than the login form allows.
+func (a *Auth) confirmPassword(ctx context.Context, u *domain.User, password, field string) error {
+	if password == "" || len(password) > 1024 {
+		return domain.WrongPassword(field)
+	}
+	key := throttleKey(u, "")
+	ok, retry, err := a.Throttle.Reserve(ctx, key, a.Clock.Now())
+	if err != nil {
+		return fmt.Errorf("login throttle: %w", err)
+	}
+	if !ok {
+		return domain.LoginLocked(retry)
+	}
+	match, _, err := a.Hasher.Verify(ctx, password, u.PasswordHash)
+	if err != nil {
+		if rerr := a.Throttle.Release(ctx, key); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+		return err
+	}
+	if !match {
+		if _, err := a.Throttle.Fail(ctx, key, a.Clock.Now()); err != nil {
+			return fmt.Errorf("login throttle: %w", err)
+		}
+		return domain.WrongPassword(field)
+	}
+	if err := a.Throttle.Reset(ctx, key); err != nil {
+		return fmt.Errorf("login throttle: %w", err)
+	}
+	return nil
+}
+
+// revokeUserSessions revokes every active session of the user but keep,
+// in the caller's transaction; the caller announces them after commit.
+func (a *Auth) revokeUserSessions(ctx context.Context, userID, keep uuid.UUID, reason string, now time.Time) ([]uuid.UUID, error) {
+	if keep == uuid.Nil {
+		return a.SessionStore.RevokeAllForUser(ctx, userID, now, reason)
+	}
+	active, err := a.SessionStore.ActiveByUser(ctx, userID, now)
+	if err != nil {
+		return nil, err
+	}
+	var ids []uuid.UUID
+	for _, s := range active {
+		if s.ID == keep {
+			continue
+		}
+		if _, err := a.SessionStore.Revoke(ctx, s.ID, now, reason); err != nil {
+			return nil, err
+		}
+		ids = append(ids, s.ID)
+	}
+	return ids, nil
 }
 
 func (a *Auth) pair(ctx context.Context, user *domain.User, sess domain.Session, raw string, rt domain.RefreshToken, now time.Time) (TokenPair, error) {
@@ -311,6 +425,7 @@ func (a *Auth) pair(ctx context.Context, user *domain.User, sess domain.Session,
 	}
 	access, err := a.Codec.Sign(domain.AccessClaims{
 		Subject: user.ID, SessionID: sess.ID, TokenID: a.IDs.NewID().String(), IssuedAt: now, ExpiresAt: exp,
+		PasswordChangeRequired: user.PasswordChangeRequired(now),
 	}, key)
 	if err != nil {
 		return TokenPair{}, err
@@ -319,7 +434,7 @@ func (a *Auth) pair(ctx context.Context, user *domain.User, sess domain.Session,
 		AccessToken: access, AccessExpiresIn: exp.Sub(now),
 		RefreshToken: raw, RefreshExpiresIn: rt.ExpiresAt.Sub(now),
 		SessionID:              sess.ID,
-		PasswordChangeRequired: user.MustChangePassword || (user.PasswordExpiresAt != nil && !now.Before(*user.PasswordExpiresAt)),
+		PasswordChangeRequired: user.PasswordChangeRequired(now),
 	}, nil
 }
 

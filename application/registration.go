@@ -28,6 +28,8 @@ type Registration struct {
 	clock  ports.Clock
 	ids    ports.IDGenerator
 	cfg    PasswordConfig
+	// mailbox sends the verification mail of a sign-up; nil sends none.
+	mailbox *Mailbox
 }
 
 // PasswordConfig is the deployment's password policy and expiry.
@@ -39,9 +41,9 @@ type PasswordConfig struct {
 
 // NewRegistration wires the registration use case.
 func NewRegistration(users ports.UserRepository, tx ports.TxManager, hasher ports.PasswordHasher,
-	audit ports.AuditLog, clock ports.Clock, ids ports.IDGenerator, cfg PasswordConfig,
+	audit ports.AuditLog, clock ports.Clock, ids ports.IDGenerator, cfg PasswordConfig, mailbox *Mailbox,
 ) *Registration {
-	return &Registration{users: users, tx: tx, hasher: hasher, audit: audit, clock: clock, ids: ids, cfg: cfg}
+	return &Registration{users: users, tx: tx, hasher: hasher, audit: audit, clock: clock, ids: ids, cfg: cfg, mailbox: mailbox}
 }
 
 // Register signs up a new, active, non-admin user. It returns a KindInvalid
@@ -72,9 +74,17 @@ func (r *Registration) create(ctx context.Context, in RegisterInput, admin bool,
 	p.Now = r.clock.Now()
 	p.PasswordMaxAge = r.cfg.MaxAge
 	u := domain.NewUser(p)
+	// The operator vouches for the address of an administrator made at
+	// the CLI, where no mail may be set up yet.
+	u.EmailVerified = admin
 	err = r.tx.WithinTx(ctx, func(ctx context.Context) error {
 		if err := r.users.Create(ctx, u); err != nil {
 			return err
+		}
+		if !admin && r.mailbox != nil {
+			if err := r.mailbox.sendToken(ctx, u, domain.PurposeEmailVerify, u.Email.String(), u.Email.String()); err != nil {
+				return err
+			}
 		}
 		ev := domain.NewAuditEvent(ctx, r.ids.NewID(), p.Now, action, domain.OutcomeSuccess)
 		if !admin {

@@ -193,7 +193,7 @@ type fixture struct {
 func newFixture(cfg application.PasswordConfig) *fixture {
 	db := newMemDB()
 	h := &fakeHasher{}
-	reg := application.NewRegistration(fakeUsers{db}, fakeTx{db}, h, fakeAudit{db}, fixedClock{testNow}, &seqIDs{}, cfg)
+	reg := application.NewRegistration(fakeUsers{db}, fakeTx{db}, h, fakeAudit{db}, fixedClock{testNow}, &seqIDs{}, cfg, nil)
 	return &fixture{db: db, hasher: h, reg: reg}
 }
 

@@ -125,6 +125,10 @@ type authParams struct {
 	Keys     *application.KeyRing
 	Revoked  *application.RevocationList
 	Bus      ports.RevocationBus
+	TOTP     ports.TOTP
+	Steps    ports.MFASteps
+	Recovery ports.RecoveryCodes
+	Box      ports.SecretBox
 }
 
 func newAuth(p authParams) (*application.Auth, error) {
@@ -132,9 +136,9 @@ func newAuth(p authParams) (*application.Auth, error) {
 	return application.NewAuth(context.Background(), application.AuthDeps{
 		Users: p.Users, SessionStore: p.Sessions, Tx: p.Tx, Hasher: p.Hasher, Audit: p.Audit, Clock: p.Clock,
 		IDs: p.IDs, Random: rand.Reader, Throttle: p.Throttle, Codec: p.Codec, Keys: p.Keys,
-		Revoked: p.Revoked, Revocation: p.Bus,
+		Revoked: p.Revoked, Revocation: p.Bus, TOTP: p.TOTP, MFASteps: p.Steps, Recovery: p.Recovery, Box: p.Box,
 	}, application.AuthConfig{
 		AccessTTL: c.AccessTokenTTL, RefreshIdleTTL: c.RefreshTokenIdleTTL, SessionTTL: c.SessionTTL,
-		ReuseGrace: c.RefreshReuseGrace,
+		ReuseGrace: c.RefreshReuseGrace, RequireEmailVerification: c.RequireEmailVerification, MFAIssuer: c.AppName,
 	})
 }

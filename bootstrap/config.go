@@ -64,6 +64,22 @@ type Config struct {
 	LoginFailureWindow time.Duration `env:"LOGIN_FAILURE_WINDOW" envDefault:"15m"`
 	LoginLockout       time.Duration `env:"LOGIN_LOCKOUT" envDefault:"15m"`
 
+	AppName                  string        `env:"APP_NAME" envDefault:"UMS"`
+	RequireEmailVerification bool          `env:"REQUIRE_EMAIL_VERIFICATION" envDefault:"false"`
+	PasswordResetTTL         time.Duration `env:"PASSWORD_RESET_TTL" envDefault:"1h"`
+	EmailVerificationTTL     time.Duration `env:"EMAIL_VERIFICATION_TTL" envDefault:"24h"`
+
+	MailDriver       string        `env:"MAIL_DRIVER" envDefault:"log"`
+	MailFrom         string        `env:"MAIL_FROM" envDefault:"UMS <no-reply@localhost>"`
+	MailLinkBaseURL  string        `env:"MAIL_LINK_BASE_URL"`
+	MailPollInterval time.Duration `env:"MAIL_POLL_INTERVAL" envDefault:"2s"`
+	SMTPHost         string        `env:"SMTP_HOST"`
+	SMTPPort         int           `env:"SMTP_PORT" envDefault:"587"`
+	SMTPUsername     string        `env:"SMTP_USERNAME"`
+	SMTPPassword     string        `env:"SMTP_PASSWORD"`
+	SMTPTLS          string        `env:"SMTP_TLS" envDefault:"starttls"`
+	SMTPTimeout      time.Duration `env:"SMTP_TIMEOUT" envDefault:"10s"`
+
 	RedisURL       string `env:"REDIS_URL"`
 	RedisKeyPrefix string `env:"REDIS_KEY_PREFIX" envDefault:"ums:"`
 
@@ -81,6 +97,7 @@ type Config struct {
 	PasswordMaxLength      int `env:"PASSWORD_MAX_LENGTH" envDefault:"256"`
 	PasswordRequireClasses int `env:"PASSWORD_REQUIRE_CLASSES" envDefault:"0"`
 	PasswordMaxAgeDays     int `env:"PASSWORD_MAX_AGE_DAYS" envDefault:"0"`
+	PasswordHistory        int `env:"PASSWORD_HISTORY" envDefault:"0"`
 }
 
 // IsProduction reports whether the production safety rules apply.
@@ -105,6 +122,9 @@ func ParseConfig(vars map[string]string) (Config, error) {
 	}
 	if c.HashConcurrency == 0 {
 		c.HashConcurrency = runtime.NumCPU()
+	}
+	if c.MailLinkBaseURL == "" {
+		c.MailLinkBaseURL = c.PublicURL
 	}
 	if c.LogFormat == "" {
 		c.LogFormat = "console"
@@ -181,6 +201,44 @@ func (c Config) Validate() error {
 	if c.LoginLockout <= 0 {
 		bad("LOGIN_LOCKOUT", "must be a positive duration such as 15m; the lock is always temporary")
 	}
+	if c.PasswordHistory < 0 || c.PasswordHistory > 24 {
+		bad("PASSWORD_HISTORY", "must be between 0 (off) and 24")
+	}
+	if c.PasswordResetTTL < 5*time.Minute || c.PasswordResetTTL > 24*time.Hour {
+		bad("PASSWORD_RESET_TTL", "must be between 5m and 24h")
+	}
+	if c.EmailVerificationTTL < 5*time.Minute || c.EmailVerificationTTL > 30*24*time.Hour {
+		bad("EMAIL_VERIFICATION_TTL", "must be between 5m and 720h")
+	}
+	if !strings.HasPrefix(c.MailLinkBaseURL, "http://") && !strings.HasPrefix(c.MailLinkBaseURL, "https://") {
+		bad("MAIL_LINK_BASE_URL", "must be an http:// or https:// URL, got %q", c.MailLinkBaseURL)
+	}
+	if strings.TrimSpace(c.MailFrom) == "" {
+		bad("MAIL_FROM", "must not be empty")
+	}
+	if c.MailPollInterval < 10*time.Millisecond {
+		bad("MAIL_POLL_INTERVAL", "must be at least 10ms")
+	}
+	switch c.MailDriver {
+	case "log":
+	case "smtp":
+		if c.SMTPHost == "" {
+			bad("SMTP_HOST", "is required with MAIL_DRIVER=smtp")
+		}
+		if c.SMTPPort < 1 || c.SMTPPort > 65535 {
+			bad("SMTP_PORT", "must be a TCP port")
+		}
+		switch c.SMTPTLS {
+		case "starttls", "tls", "none":
+		default:
+			bad("SMTP_TLS", "must be starttls, tls or none, got %q", c.SMTPTLS)
+		}
+		if c.SMTPTimeout <= 0 {
+			bad("SMTP_TIMEOUT", "must be a positive duration such as 10s")
+		}
+	default:
+		bad("MAIL_DRIVER", "must be smtp or log, got %q", c.MailDriver)
+	}
 	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {
 		bad("REDIS_URL", "must start with redis:// or rediss://")
 	}
@@ -236,6 +294,12 @@ func (c Config) productionErrors() []error {
 	}
 	if c.LogLevel == "debug" {
 		errs = append(errs, errors.New("LOG_LEVEL: debug is refused in production; it may record request details not meant for logs"))
+	}
+	if c.MailDriver == "log" {
+		errs = append(errs, errors.New("MAIL_DRIVER: log writes reset links and tokens to the log; production needs smtp"))
+	}
+	if c.MailDriver == "smtp" && c.SMTPTLS == "none" && c.SMTPUsername != "" {
+		errs = append(errs, errors.New("SMTP_TLS: none would send SMTP_PASSWORD in the clear; use starttls or tls"))
 	}
 	return errs
 }

@@ -41,6 +41,8 @@ func production(t *testing.T, overrides map[string]string) map[string]string {
 		"ENV":                "production",
 		"DATABASE_URL":       postgresURL,
 		"KEY_ENCRYPTION_KEY": goodKey(t),
+		"MAIL_DRIVER":        "smtp",
+		"SMTP_HOST":          "smtp.example.com",
 	}
 	for k, v := range overrides {
 		vars[k] = v
@@ -166,6 +168,16 @@ func TestParseConfig_production(t *testing.T) {
 		t.Parallel()
 		_, err := bootstrap.ParseConfig(production(t, map[string]string{"DATABASE_URL": "postgresql://db/ums"}))
 		require.NoError(t, err)
+	})
+
+	t.Run("refuses_the_log_mailer_and_cleartext_smtp_auth", func(t *testing.T) {
+		t.Parallel()
+		_, err := bootstrap.ParseConfig(production(t, map[string]string{"MAIL_DRIVER": "log"}))
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "MAIL_DRIVER")
+		_, err = bootstrap.ParseConfig(production(t, map[string]string{"SMTP_TLS": "none", "SMTP_USERNAME": "u", "SMTP_PASSWORD": "p"}))
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "SMTP_TLS")
 	})
 
 	t.Run("keeps_an_explicit_log_format", func(t *testing.T) {

@@ -29,7 +29,8 @@ type MigrationPolicy struct {
 var SQLStoreModule = fx.Module("sqlstore",
 	fx.Provide(
 		newDB,
-		fx.Annotate(sqlstore.NewUserRepository, fx.As(new(ports.UserRepository))),
+		sqlstore.NewUserRepository,
+		fx.Annotate(func(r *sqlstore.UserRepository) *sqlstore.UserRepository { return r }, fx.As(new(ports.UserRepository))),
 		fx.Annotate(sqlstore.NewTxManager, fx.As(new(ports.TxManager))),
 		fx.Annotate(sqlstore.NewAuditLog, fx.As(new(ports.AuditLog))),
 		fx.Annotate(sqlstore.NewSigningKeyRepository, fx.As(new(ports.SigningKeyRepository))),
@@ -118,11 +119,11 @@ var ApplicationModule = fx.Module("application",
 		func(c Config) application.PasswordConfig {
 			return application.PasswordConfig{
 				Policy: domain.PasswordPolicy{MinLength: c.PasswordMinLength, MaxLength: c.PasswordMaxLength,
-					RequireClasses: c.PasswordRequireClasses},
+					RequireClasses: c.PasswordRequireClasses, HistorySize: c.PasswordHistory},
 				MaxAge: time.Duration(c.PasswordMaxAgeDays) * 24 * time.Hour,
 			}
 		},
-		application.NewRegistration,
+		newRegistration,
 		func(repo ports.SigningKeyRepository, box ports.SecretBox, tx ports.TxManager, audit ports.AuditLog,
 			clock ports.Clock, ids ports.IDGenerator, c Config) *application.Keys {
 			// A retired key stays published for the longest token it may
@@ -156,6 +157,7 @@ type httpParams struct {
 	Keys         *application.Keys
 	Auth         *application.Auth
 	Profiles     *application.Profiles
+	Account      *application.Account
 	Checks       []ports.HealthCheck `group:"health"`
 }
 
@@ -166,10 +168,18 @@ func newHTTPServer(p httpParams) (*httpadapter.Server, error) {
 		ReadTimeout: c.HTTPReadTimeout, WriteTimeout: c.HTTPWriteTimeout, IdleTimeout: c.HTTPIdleTimeout,
 		ShutdownTimeout: c.ShutdownTimeout, Issuer: c.PublicURL,
 	}, httpadapter.Services{Registration: p.Registration, Keys: p.Keys,
-		Auth: p.Auth, Profiles: p.Profiles, HealthChecks: p.Checks}, p.Log)
+		Auth: p.Auth, Profiles: p.Profiles, Account: p.Account, HealthChecks: p.Checks}, p.Log)
 	if err != nil {
 		return nil, err
 	}
 	p.Lifecycle.Append(fx.Hook{OnStart: srv.Start, OnStop: srv.Shutdown})
 	return srv, nil
+}
+
+// newRegistration mails verification links for sign-ups; fx builds the
+// mailbox only for the commands that register users.
+func newRegistration(users ports.UserRepository, tx ports.TxManager, hasher ports.PasswordHasher, audit ports.AuditLog,
+	clock ports.Clock, ids ports.IDGenerator, cfg application.PasswordConfig, mailbox *application.Mailbox,
+) *application.Registration {
+	return application.NewRegistration(users, tx, hasher, audit, clock, ids, cfg, mailbox)
 }

@@ -58,6 +58,9 @@ type Principal struct {
 	SessionID uuid.UUID
 	TokenID   string
 	ExpiresAt time.Time
+	// PasswordChangeRequired is carried by tokens issued while a password
+	// change was pending.
+	PasswordChangeRequired bool
 }
 
 // AccessClaims are the facts an access token carries besides iss and aud.
@@ -67,6 +70,9 @@ type AccessClaims struct {
 	TokenID   string
 	IssuedAt  time.Time
 	ExpiresAt time.Time
+	// PasswordChangeRequired marks a token that may only change the
+	// password, log out and read /me.
+	PasswordChangeRequired bool
 }
 
 // Authentication errors. Wrong password and unknown user share one error
@@ -95,6 +101,47 @@ const (
 	ActionSessionRevoked   = "session.revoked"
 	ActionProfileUpdated   = "user.profile_updated"
 	ActionPasswordRehashed = "user.password_rehashed"
+)
+
+// Account lifecycle errors.
+var (
+	ErrPasswordChangeRequired = &Error{Kind: KindForbidden, Code: "password_change_required",
+		Message: "the password must be changed first (POST /api/v1/auth/password/change)"}
+	ErrEmailNotVerified = &Error{Kind: KindForbidden, Code: "email_not_verified",
+		Message: "the email address must be verified first; check your mail or ask for a new link"}
+	ErrMFARequired = &Error{Kind: KindUnauthorized, Code: "mfa_required",
+		Message: "this account needs a second factor: send mfa_code (an authenticator code or a recovery code)"}
+	ErrInvalidMFACode = &Error{Kind: KindUnauthorized, Code: "invalid_mfa_code",
+		Message: "the authenticator or recovery code is wrong or already used"}
+	ErrMFAAlreadyEnabled = &Error{Kind: KindConflict, Code: "mfa_already_enabled",
+		Message: "multi-factor login is already on; disable it first"}
+	ErrMFANotSetUp = &Error{Kind: KindConflict, Code: "mfa_not_set_up",
+		Message: "start with POST /api/v1/auth/mfa/totp/setup"}
+	ErrMFANotEnabled = &Error{Kind: KindConflict, Code: "mfa_not_enabled",
+		Message: "multi-factor login is not on"}
+)
+
+// WrongPassword is a 422 naming the field whose password is not the
+// account's: a wrong password on a signed-in request is a bad input, not
+// a bad token, so clients do not log the user out over it.
+func WrongPassword(field string) *Error {
+	return Invalid(FieldError{Field: field, Code: "incorrect", Message: "is not the account's current password"})
+}
+
+// Account lifecycle audit actions.
+const (
+	ActionPasswordChanged       = "user.password_changed"
+	ActionPasswordResetAsked    = "user.password_reset_requested"
+	ActionPasswordReset         = "user.password_reset"
+	ActionEmailVerificationSent = "user.email_verification_sent"
+	ActionEmailVerified         = "user.email_verified"
+	ActionEmailChangeRequested  = "user.email_change_requested"
+	ActionEmailChanged          = "user.email_changed"
+	ActionMFASetup              = "user.mfa_setup"
+	ActionMFAEnabled            = "user.mfa_enabled"
+	ActionMFADisabled           = "user.mfa_disabled"
+	ActionMFAFailed             = "auth.mfa_failed"
+	ActionRecoveryCodeUsed      = "auth.recovery_code_used"
 )
 
 // RevokedSession is a revocation every instance must know about until the

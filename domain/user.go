@@ -155,6 +155,12 @@ type User struct {
 	FailedLoginCount   int
 	LockedUntil        *time.Time
 	MFAEnabled         bool
+	// MFASecretSealed is the TOTP secret, encrypted; set from setup on,
+	// in use once MFAEnabled.
+	MFASecretSealed []byte
+	// MFALastUsedStep is the TOTP time step of the last accepted code; a
+	// code of that step or older is refused (no replay in its window).
+	MFALastUsedStep    *int64
 	LastLoginAt        *time.Time
 	LastLoginIP        string
 	LastLoginUserAgent string
@@ -196,4 +202,26 @@ func NewUser(p NewUserParams) *User {
 		u.PasswordExpiresAt = &exp
 	}
 	return u
+}
+
+// PasswordChangeRequired reports whether the user must change the password
+// before doing anything else: an administrator asked for it, or it expired.
+func (u *User) PasswordChangeRequired(now time.Time) bool {
+	return u.MustChangePassword || u.PasswordExpired(now)
+}
+
+// PasswordExpired reports whether the password's expiry has passed.
+func (u *User) PasswordExpired(now time.Time) bool {
+	return u.PasswordExpiresAt != nil && !now.Before(*u.PasswordExpiresAt)
+}
+
+// SetPassword records a new password hash set at now, clearing a forced
+// change; maxAge, when positive, sets the new expiry.
+func (u *User) SetPassword(hash string, now time.Time, maxAge time.Duration) {
+	u.PasswordHash, u.PasswordChangedAt, u.MustChangePassword, u.UpdatedAt = hash, now, false, now
+	u.PasswordExpiresAt = nil
+	if maxAge > 0 {
+		exp := now.Add(maxAge)
+		u.PasswordExpiresAt = &exp
+	}
 }

@@ -24,6 +24,13 @@ type UserRepository interface {
 	Update(ctx context.Context, u *domain.User) error
 }
 
+// MFASteps records the TOTP time step last used by each user.
+type MFASteps interface {
+	// AdvanceMFAStep stores step as the user's last used one if it is
+	// newer than the stored one, and reports whether it was.
+	AdvanceMFAStep(ctx context.Context, userID uuid.UUID, step int64) (bool, error)
+}
+
 // TxManager runs a function in one database transaction. Repositories called
 // with the context passed to fn take part in the transaction.
 type TxManager interface {

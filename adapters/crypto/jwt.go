@@ -19,6 +19,10 @@ import (
 // refused.
 const sessionClaim = "sid"
 
+// passwordChangeClaim marks a token issued while a password change is
+// pending; only present when true.
+const passwordChangeClaim = "pcr"
+
 // maxTokenBytes bounds what is parsed at all; our tokens are ~400 bytes.
 const maxTokenBytes = 4096
 
@@ -50,7 +54,11 @@ func (j *JWT) Sign(c domain.AccessClaims, key domain.SigningKey) (string, error)
 	if key.PrivateKey == nil {
 		return "", errors.New("sign access token: signing key has no private part")
 	}
-	tok, err := jwt.NewBuilder().
+	b := jwt.NewBuilder()
+	if c.PasswordChangeRequired {
+		b = b.Claim(passwordChangeClaim, true)
+	}
+	tok, err := b.
 		Issuer(j.cfg.Issuer).
 		Subject(c.Subject.String()).
 		Audience([]string{j.cfg.Audience}).
@@ -125,8 +133,10 @@ func (j *JWT) Verify(ctx context.Context, raw string, lookup ports.KeyLookup) (d
 	if err != nil {
 		return domain.AccessClaims{}, domain.ErrInvalidToken
 	}
+	pcr, _ := tok.Get(passwordChangeClaim)
 	return domain.AccessClaims{
 		Subject: sub, SessionID: sid, TokenID: tok.JwtID(),
 		IssuedAt: tok.IssuedAt(), ExpiresAt: tok.Expiration(),
+		PasswordChangeRequired: pcr == true,
 	}, nil
 }

@@ -65,6 +65,14 @@ func TestSignedTokenVerifiesWithItsClaims(t *testing.T) {
 	assert.Equal(t, f.claims, got)
 }
 
+func TestPasswordChangeClaimRoundTrips(t *testing.T) {
+	f := newFixture(t)
+	f.claims.PasswordChangeRequired = true
+	got, err := f.codec.Verify(context.Background(), f.sign(t), f.lookup)
+	require.NoError(t, err)
+	assert.True(t, got.PasswordChangeRequired)
+}
+
 func TestSignedTokenCarriesKidAndStandardClaims(t *testing.T) {
 	f := newFixture(t)
 	raw := f.sign(t)

@@ -17,8 +17,10 @@ var errMissingToken = &domain.Error{Kind: domain.KindUnauthorized, Code: "missin
 	Message: "an Authorization: Bearer access token is required"}
 
 // requireBearer admits requests carrying a valid, unrevoked access token
-// and puts its principal into the context.
-func requireBearer(auth *application.Auth) echo.MiddlewareFunc {
+// and puts its principal into the context. Unless allowPending, a token
+// issued while a password change was pending is refused with 403 until the
+// password is changed.
+func requireBearer(auth *application.Auth, allowPending bool) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			h := c.Request().Header.Get(echo.HeaderAuthorization)
@@ -32,6 +34,15 @@ func requireBearer(auth *application.Auth) echo.MiddlewareFunc {
 			p, err := auth.Authenticate(c.Request().Context(), strings.TrimSpace(token))
 			if err != nil {
 				return err
+			}
+			if !allowPending && p.PasswordChangeRequired {
+				pending, err := auth.PasswordChangeStillRequired(c.Request().Context(), p)
+				if err != nil {
+					return err
+				}
+				if pending {
+					return domain.ErrPasswordChangeRequired
+				}
 			}
 			c.Set(principalKey, p)
 			return next(c)

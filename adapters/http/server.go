@@ -34,6 +34,7 @@ type Services struct {
 	Keys         *application.Keys
 	Auth         *application.Auth
 	Profiles     *application.Profiles
+	Account      *application.Account
 	HealthChecks []ports.HealthCheck
 }
 
@@ -68,16 +69,30 @@ func NewServer(cfg Config, svc Services, log *zap.Logger) (*Server, error) {
 	}
 
 	api := e.Group("/api/v1")
-	bearer := requireBearer(svc.Auth)
+	bearer := requireBearer(svc.Auth, false)
+	// Routes a user with a pending password change may still use.
+	pending := requireBearer(svc.Auth, true)
 	auth := &authHandlers{registration: svc.Registration, auth: svc.Auth, bodyLimit: cfg.BodyLimit}
 	api.POST("/auth/register", auth.register)
 	api.POST("/auth/login", auth.login)
 	api.POST("/auth/refresh", auth.refresh)
-	api.POST("/auth/logout", auth.logout, bearer)
-	api.POST("/auth/logout-all", auth.logoutAll, bearer)
+	api.POST("/auth/logout", auth.logout, pending)
+	api.POST("/auth/logout-all", auth.logoutAll, pending)
+
+	acct := &accountHandlers{account: svc.Account, auth: svc.Auth, bodyLimit: cfg.BodyLimit}
+	api.POST("/auth/password/change", acct.changePassword, pending)
+	api.POST("/auth/password/forgot", acct.forgotPassword)
+	api.POST("/auth/password/reset", acct.resetPassword)
+	api.GET("/auth/password/status", acct.passwordStatus, pending)
+	api.POST("/auth/email/change", acct.changeEmail, bearer)
+	api.POST("/auth/email/verify", acct.verifyEmail)
+	api.POST("/auth/email/verify/resend", acct.resendVerification, bearer)
+	api.POST("/auth/mfa/totp/setup", acct.setupTOTP, bearer)
+	api.POST("/auth/mfa/totp/activate", acct.activateTOTP, bearer)
+	api.POST("/auth/mfa/totp/disable", acct.disableTOTP, bearer)
 
 	me := &meHandlers{profiles: svc.Profiles, bodyLimit: cfg.BodyLimit}
-	api.GET("/me", me.get, bearer)
+	api.GET("/me", me.get, pending)
 	api.PATCH("/me", me.patch, bearer)
 	api.GET("/me/sessions", auth.listSessions, bearer)
 	api.DELETE("/me/sessions/:id", auth.revokeSession, bearer)

@@ -13,6 +13,7 @@ import (
 type loginRequest struct {
 	Login    string `json:"login"`
 	Password string `json:"password"`
+	MFACode  string `json:"mfa_code"`
 }
 
 type refreshRequest struct {

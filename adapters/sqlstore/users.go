@@ -31,6 +31,8 @@ type userRow struct {
 	FailedLoginCount   int        `bun:"failed_login_count"`
 	LockedUntil        *time.Time `bun:"locked_until"`
 	MFAEnabled         bool       `bun:"mfa_enabled"`
+	MFASecretSealed    []byte     `bun:"mfa_secret_encrypted"`
+	MFALastUsedStep    *int64     `bun:"mfa_last_used_step"`
 	LastLoginAt        *time.Time `bun:"last_login_at"`
 	LastLoginIP        *string    `bun:"last_login_ip"`
 	LastLoginUserAgent *string    `bun:"last_login_user_agent"`
@@ -46,7 +48,8 @@ func toUserRow(u *domain.User) *userRow {
 		PasswordHash: u.PasswordHash, PasswordChangedAt: u.PasswordChangedAt.UTC(),
 		PasswordExpiresAt: utcPtr(u.PasswordExpiresAt), MustChangePassword: u.MustChangePassword,
 		FailedLoginCount: u.FailedLoginCount, LockedUntil: utcPtr(u.LockedUntil),
-		MFAEnabled: u.MFAEnabled, LastLoginAt: utcPtr(u.LastLoginAt),
+		MFAEnabled: u.MFAEnabled, MFASecretSealed: u.MFASecretSealed, MFALastUsedStep: u.MFALastUsedStep,
+		LastLoginAt: utcPtr(u.LastLoginAt),
 		LastLoginIP: nullString(u.LastLoginIP), LastLoginUserAgent: nullString(u.LastLoginUserAgent),
 		CreatedAt: u.CreatedAt.UTC(), UpdatedAt: u.UpdatedAt.UTC(),
 	}
@@ -69,7 +72,8 @@ func (r *userRow) toDomain() (*domain.User, error) {
 		PasswordHash: r.PasswordHash, PasswordChangedAt: r.PasswordChangedAt.UTC(),
 		PasswordExpiresAt: utcPtr(r.PasswordExpiresAt), MustChangePassword: r.MustChangePassword,
 		FailedLoginCount: r.FailedLoginCount, LockedUntil: utcPtr(r.LockedUntil),
-		MFAEnabled: r.MFAEnabled, LastLoginAt: utcPtr(r.LastLoginAt),
+		MFAEnabled: r.MFAEnabled, MFASecretSealed: r.MFASecretSealed, MFALastUsedStep: r.MFALastUsedStep,
+		LastLoginAt: utcPtr(r.LastLoginAt),
 		LastLoginIP: deref(r.LastLoginIP), LastLoginUserAgent: deref(r.LastLoginUserAgent),
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 	}, nil
@@ -86,7 +90,10 @@ func utcPtr(t *time.Time) *time.Time {
 // UserRepository stores users in the users table.
 type UserRepository struct{ db *DB }
 
-var _ ports.UserRepository = (*UserRepository)(nil)
+var (
+	_ ports.UserRepository = (*UserRepository)(nil)
+	_ ports.MFASteps       = (*UserRepository)(nil)
+)
 
 // NewUserRepository returns a UserRepository on db.
 func NewUserRepository(db *DB) *UserRepository { return &UserRepository{db: db} }
@@ -115,7 +122,7 @@ func (r *UserRepository) ByLogin(ctx context.Context, login string) (*domain.Use
 
 // Update implements ports.UserRepository.
 func (r *UserRepository) Update(ctx context.Context, u *domain.User) error {
-	res, err := conn(ctx, r.db).NewUpdate().Model(toUserRow(u)).WherePK().ExcludeColumn("id", "created_at").Exec(ctx)
+	res, err := conn(ctx, r.db).NewUpdate().Model(toUserRow(u)).WherePK().ExcludeColumn("id", "created_at", "mfa_last_used_step").Exec(ctx)
 	if err != nil {
 		return userWriteError(err)
 	}
@@ -123,6 +130,21 @@ func (r *UserRepository) Update(ctx context.Context, u *domain.User) error {
 		return domain.ErrUserNotFound
 	}
 	return nil
+}
+
+// AdvanceMFAStep implements ports.MFASteps: one conditional update, so of
+// two logins racing with the same code only one gets through.
+func (r *UserRepository) AdvanceMFAStep(ctx context.Context, id uuid.UUID, step int64) (bool, error) {
+	res, err := conn(ctx, r.db).NewUpdate().Model((*userRow)(nil)).
+		Set("mfa_last_used_step = ?", step).
+		Where("id = ?", id).
+		Where("(mfa_last_used_step IS NULL OR mfa_last_used_step < ?)", step).
+		Exec(ctx)
+	if err != nil {
+		return false, fmt.Errorf("advance mfa step: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
 }
 
 func (r *UserRepository) one(ctx context.Context, where func(*bun.SelectQuery) *bun.SelectQuery) (*domain.User, error) {

@@ -1,0 +1,81 @@
+package bootstrap
+
+import (
+	"context"
+	"crypto/rand"
+
+	"github.com/google/uuid"
+	"go.uber.org/fx"
+	"go.uber.org/zap"
+
+	"github.com/ums-project/ums/adapters/crypto"
+	"github.com/ums-project/ums/adapters/mail"
+	"github.com/ums-project/ums/adapters/sqlstore"
+	"github.com/ums-project/ums/application"
+	"github.com/ums-project/ums/ports"
+)
+
+// AccountModule provides the account lifecycle: mailed tokens, the mail
+// outbox and its worker, password history, TOTP and recovery codes.
+var AccountModule = fx.Module("account",
+	fx.Provide(
+		fx.Annotate(sqlstore.NewOneTimeTokenRepository, fx.As(new(ports.OneTimeTokenRepository))),
+		fx.Annotate(sqlstore.NewPasswordHistory, fx.As(new(ports.PasswordHistory))),
+		fx.Annotate(sqlstore.NewRecoveryCodes, fx.As(new(ports.RecoveryCodes))),
+		fx.Annotate(sqlstore.NewMailOutbox, fx.As(new(ports.MailOutbox))),
+		fx.Annotate(func(r *sqlstore.UserRepository) *sqlstore.UserRepository { return r }, fx.As(new(ports.MFASteps))),
+		fx.Annotate(crypto.NewTOTP, fx.As(new(ports.TOTP))),
+		fx.Annotate(func(c Config) (*mail.Composer, error) { return mail.NewComposer(c.AppName) }, fx.As(new(ports.MailComposer))),
+		newMailer,
+		func(tokens ports.OneTimeTokenRepository, outbox ports.MailOutbox, composer ports.MailComposer,
+			clock ports.Clock, ids ports.IDGenerator, c Config) *application.Mailbox {
+			return application.NewMailbox(tokens, outbox, composer, clock, ids, rand.Reader, application.MailConfig{
+				LinkBase: c.MailLinkBaseURL, ResetTTL: c.PasswordResetTTL, VerificationTTL: c.EmailVerificationTTL,
+			})
+		},
+		func(auth *application.Auth, mailbox *application.Mailbox, history ports.PasswordHistory,
+			pw application.PasswordConfig) *application.Account {
+			return application.NewAccount(application.AccountDeps{Auth: auth, Mailbox: mailbox, History: history, Passwords: pw})
+		},
+	),
+)
+
+// newMailer picks SMTP or, outside production only (config refuses it
+// there), the log mailer.
+func newMailer(c Config, log *zap.Logger) (ports.Mailer, error) {
+	if c.MailDriver == "smtp" {
+		return mail.NewSMTPMailer(mail.SMTPConfig{
+			Host: c.SMTPHost, Port: c.SMTPPort, Username: c.SMTPUsername, Password: c.SMTPPassword,
+			From: c.MailFrom, TLS: c.SMTPTLS, Timeout: c.SMTPTimeout,
+		})
+	}
+	return mail.NewLogMailer(log.Named("mail")), nil
+}
+
+// MailWorkerModule drains the outbox while the server runs; it stops
+// before the database closes.
+var MailWorkerModule = fx.Module("mailworker",
+	fx.Invoke(func(lc fx.Lifecycle, c Config, outbox ports.MailOutbox, mailer ports.Mailer, clock ports.Clock, log *zap.Logger) {
+		w := application.NewMailWorker(outbox, mailer, clock)
+		w.Permanent = mail.IsPermanent
+		mlog := log.Named("mail")
+		// The error text is the mail server's reply; it never holds the
+		// message, which may carry a token.
+		w.OnError = func(id uuid.UUID, attempt int, err error) {
+			mlog.Warn("mail delivery failed", zap.Stringer("mail_id", id), zap.Int("attempt", attempt), zap.Error(err))
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		lc.Append(fx.Hook{
+			OnStart: func(context.Context) error {
+				go func() { defer close(done); w.Run(ctx, c.MailPollInterval) }()
+				return nil
+			},
+			OnStop: func(context.Context) error {
+				cancel()
+				<-done
+				return nil
+			},
+		})
+	}),
+)
