@@ -130,18 +130,19 @@ func WrongPassword(field string) *Error {
 
 // Account lifecycle audit actions.
 const (
-	ActionPasswordChanged       = "user.password_changed"
-	ActionPasswordResetAsked    = "user.password_reset_requested"
-	ActionPasswordReset         = "user.password_reset"
-	ActionEmailVerificationSent = "user.email_verification_sent"
-	ActionEmailVerified         = "user.email_verified"
-	ActionEmailChangeRequested  = "user.email_change_requested"
-	ActionEmailChanged          = "user.email_changed"
-	ActionMFASetup              = "user.mfa_setup"
-	ActionMFAEnabled            = "user.mfa_enabled"
-	ActionMFADisabled           = "user.mfa_disabled"
-	ActionMFAFailed             = "auth.mfa_failed"
-	ActionRecoveryCodeUsed      = "auth.recovery_code_used"
+	ActionPasswordChanged        = "user.password_changed"
+	ActionPasswordChangeRequired = "user.password_change_required"
+	ActionPasswordResetAsked     = "user.password_reset_requested"
+	ActionPasswordReset          = "user.password_reset"
+	ActionEmailVerificationSent  = "user.email_verification_sent"
+	ActionEmailVerified          = "user.email_verified"
+	ActionEmailChangeRequested   = "user.email_change_requested"
+	ActionEmailChanged           = "user.email_changed"
+	ActionMFASetup               = "user.mfa_setup"
+	ActionMFAEnabled             = "user.mfa_enabled"
+	ActionMFADisabled            = "user.mfa_disabled"
+	ActionMFAFailed              = "auth.mfa_failed"
+	ActionRecoveryCodeUsed       = "auth.recovery_code_used"
 )
 
 // RevokedSession is a revocation every instance must know about until the

@@ -91,6 +91,9 @@ func NewServer(cfg Config, svc Services, log *zap.Logger) (*Server, error) {
 	api.POST("/auth/mfa/totp/activate", acct.activateTOTP, bearer)
 	api.POST("/auth/mfa/totp/disable", acct.disableTOTP, bearer)
 
+	admin := &adminHandlers{auth: svc.Auth}
+	api.POST("/users/:id/require-password-change", admin.requirePasswordChange, bearer)
+
 	me := &meHandlers{profiles: svc.Profiles, bodyLimit: cfg.BodyLimit}
 	api.GET("/me", me.get, pending)
 	api.PATCH("/me", me.patch, bearer)

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -12,7 +13,10 @@ import (
 	"github.com/pquerna/otp/totp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
 
+	"github.com/ums-project/ums/application"
+	"github.com/ums-project/ums/bootstrap"
 	"github.com/ums-project/ums/domain"
 	"github.com/ums-project/ums/test/dbtest"
 	"github.com/ums-project/ums/test/mailtest"
@@ -284,4 +288,40 @@ func TestMFADisableNeedsPasswordAndCode(t *testing.T) {
 	require.Equal(t, http.StatusNoContent, s.authed(t, http.MethodPost, "/api/v1/auth/mfa/totp/disable", tk.AccessToken,
 		map[string]any{"password": testPass, "code": next}).Status)
 	login(t, s, "twofa", testPass)
+}
+
+func TestAdminRequiresPasswordChange(t *testing.T) {
+	s := startServer(t, dbtest.SQLiteURL(t), nil)
+	_, err := bootstrap.CreateAdmin(context.Background(), s.cfg, zap.NewNop(), application.RegisterInput{
+		Email: "root@example.com", Username: "root", Password: testPass})
+	require.NoError(t, err)
+	admin := login(t, s, "root", testPass)
+	userID := registerUser(t, s, "suspect")
+	user := login(t, s, "suspect", testPass)
+	const path = "/api/v1/users/%s/require-password-change"
+
+	res := s.authed(t, http.MethodPost, fmt.Sprintf(path, userID), user.AccessToken, nil)
+	require.Equal(t, http.StatusForbidden, res.Status, "only a system admin")
+	assert.Equal(t, "system_admin_required", res.JSON(t)["code"])
+	assert.Equal(t, http.StatusNotFound,
+		s.authed(t, http.MethodPost, fmt.Sprintf(path, "0190b6a4-0000-7000-8000-000000000000"), admin.AccessToken, nil).Status)
+
+	require.Equal(t, http.StatusNoContent, s.authed(t, http.MethodPost, fmt.Sprintf(path, userID), admin.AccessToken, nil).Status)
+	assert.Equal(t, http.StatusUnauthorized, s.authed(t, http.MethodGet, "/api/v1/me", user.AccessToken, nil).Status,
+		"the user's sessions end at once")
+	again := login(t, s, "suspect", testPass)
+	require.True(t, again.PasswordChangeRequired)
+	assert.Equal(t, http.StatusForbidden, s.authed(t, http.MethodGet, "/api/v1/me/sessions", again.AccessToken, nil).Status)
+	require.Equal(t, http.StatusNoContent, s.authed(t, http.MethodPost, "/api/v1/auth/password/change", again.AccessToken,
+		map[string]any{"current_password": testPass, "new_password": "a changed passphrase"}).Status)
+	assert.Equal(t, http.StatusOK, s.authed(t, http.MethodGet, "/api/v1/me/sessions", again.AccessToken, nil).Status)
+	assert.Contains(t, actionsOf(recentEvents(t, s, 20)), domain.ActionPasswordChangeRequired)
+}
+
+func actionsOf(events []domain.AuditEvent) []string {
+	out := make([]string, len(events))
+	for i, e := range events {
+		out[i] = e.Action
+	}
+	return out
 }
