@@ -91,6 +91,9 @@ func Start(t testing.TB) *Server {
 // Close stops the server; Start registers it with t.Cleanup.
 func (s *Server) Close() {
 	_ = s.srv.Close()
+	// A Close that comes before Serve registered the listener leaves Serve
+	// running; closing the listener ends it either way.
+	_ = s.ln.Close()
 	<-s.done
 }
 

@@ -51,7 +51,7 @@ func TestServerParsesNestedMultipart(t *testing.T) {
 	assert.Equal(t, []string{"ada@example.com"}, m.To)
 	assert.Equal(t, "Grüße aus Köln", m.Subject)
 	assert.Equal(t, "Hallo Zoë,\n\nlink: https://example.com/?token=abc\n", m.Text)
-	assert.Equal(t, "<p>Hallo Zoë, <a href=\"https://example.com/?token=abc\">link</a> with a soft break</p>\r\n", m.HTML)
+	assert.Equal(t, "<p>Hallo Zoë, <a href=\"https://example.com/?token=abc\">link</a> with a soft break</p>", m.HTML)
 	assert.Equal(t, "Sender <sender@example.com>", m.Header.Get("From"))
 	assert.Equal(t, []byte(nested), m.Raw)
 	assert.Empty(t, m.AuthUser)
