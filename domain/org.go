@@ -1,0 +1,114 @@
+package domain
+
+import (
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+)
+
+// Role is what a member may do in an organization.
+type Role string
+
+// The roles, from most to least powerful.
+const (
+	RoleAdmin  Role = "admin"
+	RoleMember Role = "member"
+	RoleViewer Role = "viewer"
+)
+
+// Roles lists every role.
+var Roles = []Role{RoleAdmin, RoleMember, RoleViewer}
+
+// ParseRole validates a role name.
+func ParseRole(field, s string) (Role, *FieldError) {
+	switch r := Role(s); r {
+	case RoleAdmin, RoleMember, RoleViewer:
+		return r, nil
+	}
+	return "", &FieldError{Field: field, Code: "invalid_role", Message: "must be admin, member or viewer"}
+}
+
+// rank orders roles so a change can be called an upgrade.
+func (r Role) rank() int {
+	switch r {
+	case RoleAdmin:
+		return 3
+	case RoleMember:
+		return 2
+	case RoleViewer:
+		return 1
+	}
+	return 0
+}
+
+// Above reports whether r is more powerful than other.
+func (r Role) Above(other Role) bool { return r.rank() > other.rank() }
+
+// Organization is a tenant (a "lab" in the old service).
+type Organization struct {
+	ID          uuid.UUID
+	Name        string
+	Slug        string
+	Description string
+	IsActive    bool
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+var slugPattern = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$`)
+
+// ParseSlug validates an organization's short code: lowercase letters,
+// digits and inner dashes, at most 64.
+func ParseSlug(field, s string) (string, *FieldError) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	if !slugPattern.MatchString(s) {
+		return "", &FieldError{Field: field, Code: "invalid_slug",
+			Message: "must be 1 to 64 lowercase letters, digits or inner dashes"}
+	}
+	return s, nil
+}
+
+// ParseOrgName validates an organization's display name.
+func ParseOrgName(field, s string) (string, *FieldError) {
+	s = strings.TrimSpace(s)
+	if s == "" || utf8.RuneCountInString(s) > 200 {
+		return "", &FieldError{Field: field, Code: "invalid_length", Message: "must have 1 to 200 characters"}
+	}
+	if _, fe := ParsePersonName(field, s); fe != nil {
+		fe.Message = "must not contain control characters"
+		return "", fe
+	}
+	return s, nil
+}
+
+// ParseDescription validates a free-text description.
+func ParseDescription(field, s string) (string, *FieldError) {
+	s = strings.TrimSpace(s)
+	if utf8.RuneCountInString(s) > 2000 || !utf8.ValidString(s) {
+		return "", &FieldError{Field: field, Code: "too_long", Message: "must be valid text of at most 2000 characters"}
+	}
+	return s, nil
+}
+
+// Membership puts a user in an organization with a role.
+type Membership struct {
+	OrgID     uuid.UUID
+	UserID    uuid.UUID
+	Role      Role
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Organization errors.
+var (
+	ErrOrgNotFound        = &Error{Kind: KindNotFound, Code: "org_not_found", Message: "organization not found"}
+	ErrSlugTaken          = &Error{Kind: KindConflict, Code: "slug_taken", Message: "an organization with this slug already exists"}
+	ErrMembershipNotFound = &Error{Kind: KindNotFound, Code: "membership_not_found", Message: "the user is not a member of this organization"}
+	ErrAlreadyMember      = &Error{Kind: KindConflict, Code: "already_member", Message: "the user is already a member of this organization"}
+	ErrLastOrgAdmin       = &Error{Kind: KindConflict, Code: "last_org_admin", Message: "an organization must keep at least one admin"}
+	ErrLastSystemAdmin    = &Error{Kind: KindConflict, Code: "last_system_admin", Message: "the last active system administrator cannot be demoted, deactivated or erased"}
+	ErrOwnRoleUpgrade     = &Error{Kind: KindForbidden, Code: "own_role_upgrade", Message: "nobody may raise their own role"}
+)
