@@ -112,8 +112,9 @@ type MailWorker struct {
 
 // Outbox delivery policy.
 const (
-	mailBatch       = 20
-	mailLease       = 2 * time.Minute
+	mailBatch       = 10
+	mailLease       = 5 * time.Minute
+	mailSendTimeout = 30 * time.Second
 	mailMaxAttempts = 8
 	mailBackoffBase = 30 * time.Second
 	mailBackoffMax  = time.Hour
@@ -153,8 +154,21 @@ func (w *MailWorker) DrainOnce(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("claim mail: %w", err)
 	}
+	claimed := time.Now()
 	for _, m := range batch {
-		if err := w.mailer.Send(ctx, m.Mail); err != nil {
+		if ctx.Err() != nil || time.Since(claimed) > mailLease/2 {
+			// Shutting down, or the lease is running out: the rest go
+			// back to the outbox when it ends, rather than risk another
+			// instance sending them too.
+			return len(batch), nil
+		}
+		sendCtx, cancel := context.WithTimeout(ctx, mailSendTimeout)
+		err := w.mailer.Send(sendCtx, m.Mail)
+		cancel()
+		if err != nil && ctx.Err() != nil {
+			return len(batch), nil
+		}
+		if err != nil {
 			w.OnError(m.ID, m.Attempts, err)
 			var next *time.Time
 			if !w.Permanent(err) && m.Attempts < mailMaxAttempts {

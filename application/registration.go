@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/ums-project/ums/domain"
 	"github.com/ums-project/ums/ports"
 )
@@ -59,7 +61,17 @@ func (r *Registration) CreateAdmin(ctx context.Context, in RegisterInput) (*doma
 	return r.create(ctx, in, true, domain.ActionAdminCreated)
 }
 
+// createBy makes a user for an administrator (actor): verified address, no
+// mail, audited as the administrator's act.
+func (r *Registration) createBy(ctx context.Context, in RegisterInput, admin bool, actor *uuid.UUID) (*domain.User, error) {
+	return r.build(ctx, in, admin, domain.ActionUserCreatedByAdmin, actor)
+}
+
 func (r *Registration) create(ctx context.Context, in RegisterInput, admin bool, action string) (*domain.User, error) {
+	return r.build(ctx, in, admin, action, nil)
+}
+
+func (r *Registration) build(ctx context.Context, in RegisterInput, admin bool, action string, actor *uuid.UUID) (*domain.User, error) {
 	p, err := r.validate(in)
 	if err != nil {
 		return nil, err
@@ -76,18 +88,21 @@ func (r *Registration) create(ctx context.Context, in RegisterInput, admin bool,
 	u := domain.NewUser(p)
 	// The operator vouches for the address of an administrator made at
 	// the CLI, where no mail may be set up yet.
-	u.EmailVerified = admin
+	u.EmailVerified = admin || actor != nil
 	err = r.tx.WithinTx(ctx, func(ctx context.Context) error {
 		if err := r.users.Create(ctx, u); err != nil {
 			return err
 		}
-		if !admin && r.mailbox != nil {
+		if !admin && actor == nil && r.mailbox != nil {
 			if err := r.mailbox.sendToken(ctx, u, domain.PurposeEmailVerify, u.Email.String(), u.Email.String()); err != nil {
 				return err
 			}
 		}
 		ev := domain.NewAuditEvent(ctx, r.ids.NewID(), p.Now, action, domain.OutcomeSuccess)
-		if !admin {
+		switch {
+		case actor != nil:
+			ev.ActorID = actor
+		case !admin:
 			// A sign-up is the user's own act; an admin is created by the
 			// operator at the CLI, which has no user id.
 			ev.ActorID = &u.ID

@@ -12,7 +12,7 @@ import (
 // fx builds only what is asked for, so a CLI command never connects to what
 // it does not need.
 func CoreModules(c Config) fx.Option {
-	opts := []fx.Option{SQLStoreModule, CryptoModule, SystemModule, ApplicationModule, AuthModule, AccountModule}
+	opts := []fx.Option{SQLStoreModule, CryptoModule, SystemModule, ApplicationModule, AuthModule, AccountModule, OrgModule}
 	if c.RedisURL != "" {
 		opts = append(opts, RedisModule)
 	}
@@ -38,5 +38,5 @@ func NewApp(c Config, log *zap.Logger, policy MigrationPolicy, extra ...fx.Optio
 
 // ServerApp is NewApp with the HTTP server.
 func ServerApp(c Config, log *zap.Logger, policy MigrationPolicy, extra ...fx.Option) *fx.App {
-	return NewApp(c, log, policy, append([]fx.Option{HTTPModule, MailWorkerModule}, extra...)...)
+	return NewApp(c, log, policy, append([]fx.Option{HTTPModule, MailWorkerModule, AuditRetentionModule}, extra...)...)
 }

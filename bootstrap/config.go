@@ -80,6 +80,8 @@ type Config struct {
 	SMTPTLS          string        `env:"SMTP_TLS" envDefault:"starttls"`
 	SMTPTimeout      time.Duration `env:"SMTP_TIMEOUT" envDefault:"10s"`
 
+	AuditRetention time.Duration `env:"AUDIT_RETENTION" envDefault:"0s"`
+
 	RedisURL       string `env:"REDIS_URL"`
 	RedisKeyPrefix string `env:"REDIS_KEY_PREFIX" envDefault:"ums:"`
 
@@ -238,6 +240,9 @@ func (c Config) Validate() error {
 		}
 	default:
 		bad("MAIL_DRIVER", "must be smtp or log, got %q", c.MailDriver)
+	}
+	if c.AuditRetention != 0 && c.AuditRetention < 24*time.Hour {
+		bad("AUDIT_RETENTION", "must be 0 (keep forever) or at least 24h")
 	}
 	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {
 		bad("REDIS_URL", "must start with redis:// or rediss://")

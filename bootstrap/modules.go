@@ -158,6 +158,9 @@ type httpParams struct {
 	Auth         *application.Auth
 	Profiles     *application.Profiles
 	Account      *application.Account
+	Orgs         *application.Orgs
+	Permissions  *application.Permissions
+	Directory    *application.Directory
 	Checks       []ports.HealthCheck `group:"health"`
 }
 
@@ -168,7 +171,8 @@ func newHTTPServer(p httpParams) (*httpadapter.Server, error) {
 		ReadTimeout: c.HTTPReadTimeout, WriteTimeout: c.HTTPWriteTimeout, IdleTimeout: c.HTTPIdleTimeout,
 		ShutdownTimeout: c.ShutdownTimeout, Issuer: c.PublicURL,
 	}, httpadapter.Services{Registration: p.Registration, Keys: p.Keys,
-		Auth: p.Auth, Profiles: p.Profiles, Account: p.Account, HealthChecks: p.Checks}, p.Log)
+		Auth: p.Auth, Profiles: p.Profiles, Account: p.Account,
+		Orgs: p.Orgs, Permissions: p.Permissions, Directory: p.Directory, HealthChecks: p.Checks}, p.Log)
 	if err != nil {
 		return nil, err
 	}

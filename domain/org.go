@@ -112,3 +112,28 @@ var (
 	ErrLastSystemAdmin    = &Error{Kind: KindConflict, Code: "last_system_admin", Message: "the last active system administrator cannot be demoted, deactivated or erased"}
 	ErrOwnRoleUpgrade     = &Error{Kind: KindForbidden, Code: "own_role_upgrade", Message: "nobody may raise their own role"}
 )
+
+// ErrForbidden refuses an authenticated caller an action on something it
+// may see.
+var ErrForbidden = &Error{Kind: KindForbidden, Code: "forbidden", Message: "you are not allowed to do this"}
+
+// Organization and permission audit actions.
+const (
+	ActionOrgCreated          = "org.created"
+	ActionOrgUpdated          = "org.updated"
+	ActionOrgDeactivated      = "org.deactivated"
+	ActionMemberAdded         = "org.member_added"
+	ActionMemberRoleChanged   = "org.member_role_changed"
+	ActionMemberRemoved       = "org.member_removed"
+	ActionRolePermissionsSet  = "role_permissions.set"
+	ActionGrantAdded          = "grant.added"
+	ActionGrantRemoved        = "grant.removed"
+	ActionPermissionCreated   = "permission.created"
+	ActionPermissionDisabled  = "permission.deactivated"
+	ActionUserCreatedByAdmin  = "user.created"
+	ActionUserUpdated         = "user.updated"
+	ActionUserErased          = "user.erased"
+	ActionUserUnlocked        = "user.unlocked"
+	ActionUserSessionsRevoked = "user.sessions_revoked"
+	ActionUserExported        = "user.exported"
+)

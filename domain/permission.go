@@ -136,6 +136,9 @@ func Decide(f AccessFacts, asked []string, now time.Time) Decision {
 	return d
 }
 
+// SortedSet returns the distinct strings of in, sorted; nil for none.
+func SortedSet(in []string) []string { return sortedSet(in) }
+
 func sortedSet(in []string) []string {
 	if len(in) == 0 {
 		return nil

@@ -35,6 +35,9 @@ type Services struct {
 	Auth         *application.Auth
 	Profiles     *application.Profiles
 	Account      *application.Account
+	Orgs         *application.Orgs
+	Permissions  *application.Permissions
+	Directory    *application.Directory
 	HealthChecks []ports.HealthCheck
 }
 
@@ -92,7 +95,45 @@ func NewServer(cfg Config, svc Services, log *zap.Logger) (*Server, error) {
 	api.POST("/auth/mfa/totp/disable", acct.disableTOTP, bearer)
 
 	admin := &adminHandlers{auth: svc.Auth}
+	dir := &directoryHandlers{dir: svc.Directory, bodyLimit: cfg.BodyLimit}
+	api.GET("/users", dir.list, bearer)
+	api.POST("/users", dir.create, bearer)
+	api.GET("/users/:id", dir.get, bearer)
+	api.PATCH("/users/:id", dir.update, bearer)
+	api.DELETE("/users/:id", dir.erase, bearer)
+	api.POST("/users/:id/unlock", dir.unlock, bearer)
 	api.POST("/users/:id/require-password-change", admin.requirePasswordChange, bearer)
+	api.POST("/users/:id/revoke-sessions", dir.revokeSessions, bearer)
+	api.GET("/users/:id/organizations", dir.organizations, bearer)
+	api.GET("/audit-events", dir.auditEvents, bearer)
+
+	orgs := &orgHandlers{orgs: svc.Orgs, perms: svc.Permissions, bodyLimit: cfg.BodyLimit}
+	api.GET("/orgs", orgs.list, bearer)
+	api.POST("/orgs", orgs.create, bearer)
+	api.GET("/orgs/:id", orgs.get, bearer)
+	api.PATCH("/orgs/:id", orgs.update, bearer)
+	api.DELETE("/orgs/:id", orgs.delete, bearer)
+	api.GET("/orgs/:id/members", orgs.members, bearer)
+	api.POST("/orgs/:id/members", orgs.addMember, bearer)
+	api.PATCH("/orgs/:id/members/:user_id", orgs.setMemberRole, bearer)
+	api.DELETE("/orgs/:id/members/:user_id", orgs.removeMember, bearer)
+	api.GET("/orgs/:id/role-permissions/:role", orgs.rolePermissions, bearer)
+	api.PUT("/orgs/:id/role-permissions/:role", orgs.setRolePermissions, bearer)
+	api.GET("/orgs/:id/grants", orgs.grants, bearer)
+	api.POST("/orgs/:id/grants", orgs.addGrant, bearer)
+	api.DELETE("/orgs/:id/grants/:grant_id", orgs.deleteGrant, bearer)
+
+	perms := &permissionHandlers{perms: svc.Permissions, bodyLimit: cfg.BodyLimit}
+	api.GET("/permissions", perms.catalog, bearer)
+	api.POST("/permissions", perms.create, bearer)
+	api.DELETE("/permissions/:name", perms.deactivate, bearer)
+	api.GET("/role-permissions/:role", perms.globalRolePermissions, bearer)
+	api.PUT("/role-permissions/:role", perms.setGlobalRolePermissions, bearer)
+	api.POST("/authorize", perms.authorize, bearer)
+	api.POST("/authorize/batch", perms.authorizeBatch, bearer)
+	api.GET("/me/permissions", perms.myPermissions, bearer)
+	api.GET("/me/export", dir.export, bearer)
+	api.DELETE("/me", dir.eraseMe, pending)
 
 	me := &meHandlers{profiles: svc.Profiles, bodyLimit: cfg.BodyLimit}
 	api.GET("/me", me.get, pending)

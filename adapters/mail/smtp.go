@@ -157,7 +157,9 @@ func (m *SMTPMailer) Send(ctx context.Context, mail ports.Mail) error {
 	}
 	err = c.DialAndSendWithContext(ctx, msg)
 	stop()
-	if err == nil {
+	if err == nil || msg.IsDelivered() {
+		// Once the server accepted the data, a failing RSET or QUIT
+		// afterwards must not make the outbox send the message again.
 		return nil
 	}
 	if ctxErr := ctx.Err(); ctxErr != nil {
@@ -183,6 +185,8 @@ func (m *SMTPMailer) message(mail ports.Mail) (*gomail.Msg, error) {
 	msg.SetDate()
 	// go-mail otherwise names itself and its version in two headers.
 	msg.SetUserAgent("UMS")
+	// RFC 3834: keeps vacation responders from answering a robot.
+	msg.SetGenHeader(gomail.Header("Auto-Submitted"), "auto-generated")
 	msg.SetMessageIDWithValue(messageID(m.from))
 	msg.SetBodyString(gomail.TypeTextPlain, mail.Text)
 	if mail.HTML != "" {

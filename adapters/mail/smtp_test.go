@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/textproto"
 	"strings"
 	"sync"
 	"testing"
@@ -48,6 +49,8 @@ func TestSMTPMailerDelivers(t *testing.T) {
 	assert.Equal(t, "<ada@example.com>", got.Header.Get("To"))
 	assert.True(t, strings.HasSuffix(got.Header.Get("Message-Id"), "@acme.example>"), got.Header.Get("Message-Id"))
 	assert.NotEmpty(t, got.Header.Get("Date"))
+	assert.Equal(t, "auto-generated", got.Header.Get("Auto-Submitted"))
+	assert.NotContains(t, got.Header.Get("X-Mailer"), "go-mail")
 	assert.Contains(t, got.Header.Get("Content-Type"), "multipart/alternative")
 	assert.Empty(t, got.AuthUser, "no AUTH without a username")
 }
@@ -225,3 +228,75 @@ func TestSMTPConfigDoesNotPrintThePassword(t *testing.T) {
 }
 
 func normalizeNewlines(s string) string { return strings.ReplaceAll(s, "\r\n", "\n") }
+
+// scriptedServer accepts the message but refuses RSET and hangs up on
+// QUIT, as some relays do; it counts the messages it accepted.
+func scriptedServer(t *testing.T) (*net.TCPAddr, func() int) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	var (
+		mu       sync.Mutex
+		accepted int
+		wg       sync.WaitGroup
+	)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+				tp := textproto.NewConn(c)
+				_ = tp.PrintfLine("220 scripted ESMTP")
+				for {
+					line, err := tp.ReadLine()
+					if err != nil {
+						return
+					}
+					verb := strings.ToUpper(strings.Fields(line + " x")[0])
+					switch verb {
+					case "EHLO":
+						_ = tp.PrintfLine("250-scripted")
+						_ = tp.PrintfLine("250 8BITMIME")
+					case "DATA":
+						_ = tp.PrintfLine("354 go ahead")
+						if _, err := tp.ReadDotBytes(); err != nil {
+							return
+						}
+						mu.Lock()
+						accepted++
+						mu.Unlock()
+						_ = tp.PrintfLine("250 2.0.0 queued")
+					case "RSET":
+						_ = tp.PrintfLine("502 5.5.1 RSET not implemented")
+					case "QUIT":
+						return // hang up without a reply
+					default:
+						_ = tp.PrintfLine("250 ok")
+					}
+				}
+			}()
+		}
+	}()
+	t.Cleanup(func() { _ = ln.Close(); wg.Wait() })
+	return ln.Addr().(*net.TCPAddr), func() int { mu.Lock(); defer mu.Unlock(); return accepted }
+}
+
+func TestSMTPMailerCountsAcceptedDataAsSent(t *testing.T) {
+	addr, accepted := scriptedServer(t)
+	m, err := mail.NewSMTPMailer(mail.SMTPConfig{
+		Host: addr.IP.String(), Port: addr.Port, From: "no-reply@acme.example",
+		TLS: mail.TLSNone, Timeout: 2 * time.Second,
+	})
+	require.NoError(t, err)
+	err = m.Send(context.Background(), ports.Mail{To: "ada@example.com", Subject: "x", Text: "x"})
+	assert.NoError(t, err, "the server took the message; a failing RSET or QUIT must not cause a resend")
+	assert.Equal(t, 1, accepted())
+}

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"mime"
 	"mime/multipart"
 	"mime/quotedprintable"
@@ -79,6 +80,9 @@ func Start(t testing.TB) *Server {
 	srv.WriteTimeout = 30 * time.Second
 	srv.MaxMessageBytes = 10 << 20
 	srv.MaxRecipients = 100
+	// Clients that hang up mid-session are normal in tests; go-smtp would
+	// report each on stderr.
+	srv.ErrorLog = log.New(io.Discard, "", 0)
 	s.srv = srv
 	go func() {
 		defer close(s.done)

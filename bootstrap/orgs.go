@@ -1,0 +1,78 @@
+package bootstrap
+
+import (
+	"context"
+	"time"
+
+	"go.uber.org/fx"
+	"go.uber.org/zap"
+
+	"github.com/ums-project/ums/adapters/sqlstore"
+	"github.com/ums-project/ums/application"
+	"github.com/ums-project/ums/ports"
+)
+
+// OrgModule provides organizations, permissions, the authorize API, user
+// administration, the audit listing and personal-data export and erasure.
+var OrgModule = fx.Module("orgs",
+	fx.Provide(
+		fx.Annotate(sqlstore.NewOrgRepository, fx.As(new(ports.OrgRepository))),
+		fx.Annotate(sqlstore.NewMembershipRepository, fx.As(new(ports.MembershipRepository))),
+		fx.Annotate(sqlstore.NewPermissionRepository, fx.As(new(ports.PermissionRepository))),
+		fx.Annotate(sqlstore.NewAccessQuery, fx.As(new(ports.AccessQuery))),
+		fx.Annotate(sqlstore.NewUserDirectory, fx.As(new(ports.UserDirectory))),
+		fx.Annotate(sqlstore.NewAuditQuery, fx.As(new(ports.AuditQuery))),
+		fx.Annotate(sqlstore.NewPersonalData, fx.As(new(ports.PersonalData))),
+		application.NewPolicy,
+		application.NewOrgs,
+		application.NewPermissions,
+		application.NewDirectory,
+	),
+)
+
+// auditRetentionEvery is how often the retention job looks for old events.
+const auditRetentionEvery = time.Hour
+
+// AuditRetentionModule drops audit events older than AUDIT_RETENTION while
+// the server runs; with AUDIT_RETENTION=0 (the default) it does nothing.
+var AuditRetentionModule = fx.Module("auditretention",
+	fx.Invoke(func(lc fx.Lifecycle, c Config, dir *application.Directory, log *zap.Logger) {
+		if c.AuditRetention <= 0 {
+			return
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		run := func() {
+			n, err := dir.AuditRetention(ctx, c.AuditRetention)
+			switch {
+			case err != nil && ctx.Err() == nil:
+				log.Warn("audit retention failed", zap.Error(err))
+			case n > 0:
+				log.Info("audit retention dropped old events", zap.Int64("events", n), zap.Duration("older_than", c.AuditRetention))
+			}
+		}
+		lc.Append(fx.Hook{
+			OnStart: func(context.Context) error {
+				go func() {
+					defer close(done)
+					t := time.NewTicker(auditRetentionEvery)
+					defer t.Stop()
+					for {
+						run()
+						select {
+						case <-ctx.Done():
+							return
+						case <-t.C:
+						}
+					}
+				}()
+				return nil
+			},
+			OnStop: func(context.Context) error {
+				cancel()
+				<-done
+				return nil
+			},
+		})
+	}),
+)

@@ -1,0 +1,243 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+
+	"github.com/ums-project/ums/application"
+	"github.com/ums-project/ums/bootstrap"
+	"github.com/ums-project/ums/test/dbtest"
+)
+
+// actor kinds of the policy table, in column order.
+const (
+	anonymous = iota
+	plainUser
+	orgViewer
+	orgMember
+	orgAdmin
+	otherOrgAdmin
+	systemAdmin
+	actorKinds
+)
+
+var actorNames = [actorKinds]string{"anonymous", "plain_user", "org_viewer", "org_member", "org_admin", "other_org_admin", "system_admin"}
+
+// world is the cast of the policy table: organization A with a viewer, a
+// member and an admin, organization B with its admin, a user in neither,
+// and a system admin.
+type world struct {
+	s       *server
+	tokens  [actorKinds]string
+	ids     [actorKinds]string
+	orgA    string
+	orgB    string
+	counter atomic.Int64
+}
+
+func (w *world) sys(t *testing.T, method, path string, body any) response {
+	t.Helper()
+	return w.s.authed(t, method, path, w.tokens[systemAdmin], body)
+}
+
+func (w *world) unique(prefix string) string {
+	return fmt.Sprintf("%s%d", prefix, w.counter.Add(1))
+}
+
+func newWorld(t *testing.T, s *server) *world {
+	t.Helper()
+	w := &world{s: s}
+	admin, err := bootstrap.CreateAdmin(context.Background(), s.cfg, zap.NewNop(), application.RegisterInput{
+		Email: "sys@example.com", Username: "sys", Password: testPass})
+	require.NoError(t, err)
+	w.ids[systemAdmin] = admin.ID.String()
+	w.tokens[systemAdmin] = login(t, s, "sys", testPass).AccessToken
+	for k := plainUser; k < systemAdmin; k++ {
+		name := actorNames[k]
+		w.ids[k] = registerUser(t, s, name)
+		w.tokens[k] = login(t, s, name, testPass).AccessToken
+	}
+	mkOrg := func(slug string) string {
+		res := w.sys(t, http.MethodPost, "/api/v1/orgs", map[string]any{"name": "Org " + slug, "slug": slug})
+		require.Equal(t, http.StatusCreated, res.Status, string(res.Body))
+		return res.JSON(t)["id"].(string)
+	}
+	w.orgA, w.orgB = mkOrg("org-a"), mkOrg("org-b")
+	for k, m := range map[int]struct{ org, role string }{
+		orgViewer: {w.orgA, "viewer"}, orgMember: {w.orgA, "member"}, orgAdmin: {w.orgA, "admin"}, otherOrgAdmin: {w.orgB, "admin"},
+	} {
+		res := w.sys(t, http.MethodPost, "/api/v1/orgs/"+m.org+"/members", map[string]any{"user_id": w.ids[k], "role": m.role})
+		require.Equal(t, http.StatusCreated, res.Status, string(res.Body))
+	}
+	res := w.sys(t, http.MethodPost, "/api/v1/permissions", map[string]any{"name": "lab.patient.read"})
+	require.Equal(t, http.StatusCreated, res.Status, string(res.Body))
+	return w
+}
+
+// route is one row of the policy table: prepare makes what the request
+// needs and returns its path and body; want holds the status per actor.
+type route struct {
+	name    string
+	method  string
+	prepare func(t *testing.T, w *world) (string, any)
+	want    [actorKinds]int
+	// restore undoes a successful request so later rows see the same world.
+	restore func(t *testing.T, w *world)
+}
+
+func fixed(path string, body any) func(*testing.T, *world) (string, any) {
+	return func(*testing.T, *world) (string, any) { return path, body }
+}
+
+const (
+	ok      = http.StatusOK
+	created = http.StatusCreated
+	noBody  = http.StatusNoContent
+	unauth  = http.StatusUnauthorized
+	forbid  = http.StatusForbidden
+	hidden  = http.StatusNotFound
+)
+
+// sysOnly is the row of routes only system admins may use.
+func sysOnly(success int) [actorKinds]int {
+	return [actorKinds]int{unauth, forbid, forbid, forbid, forbid, forbid, success}
+}
+
+func everyone(success int) [actorKinds]int {
+	return [actorKinds]int{unauth, success, success, success, success, success, success}
+}
+
+// inOrgA: strangers to A (plain user, B's admin) get 404, members below
+// the needed level 403.
+func inOrgA(viewer, member, admin, sys int) [actorKinds]int {
+	return [actorKinds]int{unauth, hidden, viewer, member, admin, hidden, sys}
+}
+
+func policyRoutes() []route {
+	orgA := func(suffix string, body any) func(*testing.T, *world) (string, any) {
+		return func(_ *testing.T, w *world) (string, any) { return "/api/v1/orgs/" + w.orgA + suffix, body }
+	}
+	newUser := func(t *testing.T, w *world) string {
+		name := w.unique("temp")
+		return registerUser(t, w.s, name)
+	}
+	return []route{
+		{name: "list_orgs", method: http.MethodGet, prepare: fixed("/api/v1/orgs", nil), want: everyone(ok)},
+		{name: "create_org", method: http.MethodPost, prepare: func(_ *testing.T, w *world) (string, any) {
+			return "/api/v1/orgs", map[string]any{"name": "New", "slug": w.unique("new-")}
+		}, want: sysOnly(created)},
+		{name: "get_org", method: http.MethodGet, prepare: orgA("", nil), want: inOrgA(ok, ok, ok, ok)},
+		{name: "patch_org", method: http.MethodPatch, prepare: orgA("", map[string]any{}), want: inOrgA(forbid, forbid, forbid, ok)},
+		{name: "delete_org", method: http.MethodDelete, prepare: orgA("", nil), want: inOrgA(forbid, forbid, forbid, noBody),
+			restore: func(t *testing.T, w *world) {
+				require.Equal(t, ok, w.sys(t, http.MethodPatch, "/api/v1/orgs/"+w.orgA, map[string]any{"is_active": true}).Status)
+			}},
+		{name: "list_members", method: http.MethodGet, prepare: orgA("/members", nil), want: inOrgA(ok, ok, ok, ok)},
+		{name: "add_member", method: http.MethodPost, prepare: func(t *testing.T, w *world) (string, any) {
+			return "/api/v1/orgs/" + w.orgA + "/members", map[string]any{"user_id": newUser(t, w), "role": "viewer"}
+		}, want: inOrgA(forbid, forbid, created, created)},
+		{name: "change_member_role", method: http.MethodPatch, prepare: func(_ *testing.T, w *world) (string, any) {
+			return "/api/v1/orgs/" + w.orgA + "/members/" + w.ids[orgMember], map[string]any{"role": "member"}
+		}, want: inOrgA(forbid, forbid, ok, ok)},
+		{name: "remove_member", method: http.MethodDelete, prepare: func(t *testing.T, w *world) (string, any) {
+			uid := newUser(t, w)
+			require.Equal(t, created, w.sys(t, http.MethodPost, "/api/v1/orgs/"+w.orgA+"/members", map[string]any{"user_id": uid, "role": "viewer"}).Status)
+			return "/api/v1/orgs/" + w.orgA + "/members/" + uid, nil
+		}, want: inOrgA(forbid, forbid, noBody, noBody)},
+		{name: "get_org_role_permissions", method: http.MethodGet, prepare: orgA("/role-permissions/member", nil), want: inOrgA(ok, ok, ok, ok)},
+		{name: "set_org_role_permissions", method: http.MethodPut, prepare: orgA("/role-permissions/member", map[string]any{"permissions": []string{}}),
+			want: inOrgA(forbid, forbid, ok, ok)},
+		{name: "list_grants", method: http.MethodGet, prepare: orgA("/grants", nil), want: inOrgA(forbid, forbid, ok, ok)},
+		{name: "add_grant", method: http.MethodPost, prepare: func(_ *testing.T, w *world) (string, any) {
+			return "/api/v1/orgs/" + w.orgA + "/grants", map[string]any{"user_id": w.ids[orgViewer], "permission": "lab.patient.read"}
+		}, want: inOrgA(forbid, forbid, created, created)},
+		{name: "delete_grant", method: http.MethodDelete, prepare: func(t *testing.T, w *world) (string, any) {
+			res := w.sys(t, http.MethodPost, "/api/v1/orgs/"+w.orgA+"/grants", map[string]any{"user_id": w.ids[orgViewer], "permission": "lab.patient.read"})
+			require.Equal(t, created, res.Status, string(res.Body))
+			return "/api/v1/orgs/" + w.orgA + "/grants/" + res.JSON(t)["id"].(string), nil
+		}, want: inOrgA(forbid, forbid, noBody, noBody)},
+		{name: "list_permissions", method: http.MethodGet, prepare: fixed("/api/v1/permissions", nil), want: everyone(ok)},
+		{name: "create_permission", method: http.MethodPost, prepare: func(_ *testing.T, w *world) (string, any) {
+			return "/api/v1/permissions", map[string]any{"name": "lab." + w.unique("p")}
+		}, want: sysOnly(created)},
+		{name: "deactivate_permission", method: http.MethodDelete, prepare: func(t *testing.T, w *world) (string, any) {
+			name := "lab." + w.unique("gone")
+			require.Equal(t, created, w.sys(t, http.MethodPost, "/api/v1/permissions", map[string]any{"name": name}).Status)
+			return "/api/v1/permissions/" + name, nil
+		}, want: sysOnly(noBody)},
+		{name: "get_global_role_permissions", method: http.MethodGet, prepare: fixed("/api/v1/role-permissions/viewer", nil), want: everyone(ok)},
+		{name: "set_global_role_permissions", method: http.MethodPut,
+			prepare: fixed("/api/v1/role-permissions/viewer", map[string]any{"permissions": []string{}}), want: sysOnly(ok)},
+		{name: "authorize_self", method: http.MethodPost, prepare: func(_ *testing.T, w *world) (string, any) {
+			return "/api/v1/authorize", map[string]any{"org_id": w.orgA, "permissions": []string{"lab.patient.read"}}
+		}, want: everyone(ok)},
+		{name: "authorize_another_user", method: http.MethodPost, prepare: func(_ *testing.T, w *world) (string, any) {
+			return "/api/v1/authorize", map[string]any{"org_id": w.orgA, "permissions": []string{}, "user_id": w.ids[orgMember]}
+		}, want: [actorKinds]int{unauth, forbid, forbid, ok, forbid, forbid, ok}},
+		{name: "authorize_batch", method: http.MethodPost, prepare: func(_ *testing.T, w *world) (string, any) {
+			return "/api/v1/authorize/batch", map[string]any{"checks": []map[string]any{{"org_id": w.orgA, "permissions": []string{}}, {"org_id": w.orgB, "permissions": []string{}}}}
+		}, want: everyone(ok)},
+		{name: "my_permissions", method: http.MethodGet, prepare: func(_ *testing.T, w *world) (string, any) {
+			return "/api/v1/me/permissions?org_id=" + w.orgA, nil
+		}, want: inOrgA(ok, ok, ok, ok)},
+		{name: "list_users", method: http.MethodGet, prepare: fixed("/api/v1/users", nil), want: sysOnly(ok)},
+		{name: "create_user", method: http.MethodPost, prepare: func(_ *testing.T, w *world) (string, any) {
+			n := w.unique("made")
+			return "/api/v1/users", map[string]any{"email": n + "@example.com", "username": n, "password": testPass}
+		}, want: sysOnly(created)},
+		{name: "get_user", method: http.MethodGet, prepare: func(_ *testing.T, w *world) (string, any) {
+			return "/api/v1/users/" + w.ids[orgMember], nil
+		}, want: sysOnly(ok)},
+		{name: "patch_user", method: http.MethodPatch, prepare: func(_ *testing.T, w *world) (string, any) {
+			return "/api/v1/users/" + w.ids[orgMember], map[string]any{}
+		}, want: sysOnly(ok)},
+		{name: "erase_user", method: http.MethodDelete, prepare: func(t *testing.T, w *world) (string, any) {
+			return "/api/v1/users/" + newUser(t, w), nil
+		}, want: sysOnly(noBody)},
+		{name: "unlock_user", method: http.MethodPost, prepare: func(_ *testing.T, w *world) (string, any) {
+			return "/api/v1/users/" + w.ids[orgMember] + "/unlock", nil
+		}, want: sysOnly(noBody)},
+		{name: "revoke_user_sessions", method: http.MethodPost, prepare: func(t *testing.T, w *world) (string, any) {
+			return "/api/v1/users/" + newUser(t, w) + "/revoke-sessions", nil
+		}, want: sysOnly(noBody)},
+		{name: "require_password_change", method: http.MethodPost, prepare: func(t *testing.T, w *world) (string, any) {
+			return "/api/v1/users/" + newUser(t, w) + "/require-password-change", nil
+		}, want: sysOnly(noBody)},
+		{name: "user_organizations", method: http.MethodGet, prepare: func(_ *testing.T, w *world) (string, any) {
+			return "/api/v1/users/" + w.ids[orgMember] + "/organizations", nil
+		}, want: sysOnly(ok)},
+		{name: "audit_events", method: http.MethodGet, prepare: fixed("/api/v1/audit-events", nil), want: sysOnly(ok)},
+		{name: "org_audit_events", method: http.MethodGet, prepare: func(_ *testing.T, w *world) (string, any) {
+			return "/api/v1/audit-events?org_id=" + w.orgA, nil
+		}, want: inOrgA(forbid, forbid, ok, ok)},
+		{name: "me", method: http.MethodGet, prepare: fixed("/api/v1/me", nil), want: everyone(ok)},
+		{name: "me_export", method: http.MethodGet, prepare: fixed("/api/v1/me/export", nil), want: everyone(ok)},
+		{name: "me_sessions", method: http.MethodGet, prepare: fixed("/api/v1/me/sessions", nil), want: everyone(ok)},
+	}
+}
+
+// TestPolicyTable sends every route as every kind of actor and checks the
+// status: the authorization rules as one table.
+func TestPolicyTable(t *testing.T) {
+	s := startServer(t, dbtest.PostgresURL(t), nil)
+	w := newWorld(t, s)
+	for _, r := range policyRoutes() {
+		t.Run(r.name, func(t *testing.T) {
+			for k := anonymous; k < actorKinds; k++ {
+				path, body := r.prepare(t, w)
+				res := s.authed(t, r.method, path, w.tokens[k], body)
+				assert.Equal(t, r.want[k], res.Status, "%s %s as %s: %s", r.method, path, actorNames[k], res.Body)
+				if res.Status < 300 && r.restore != nil {
+					r.restore(t, w)
+				}
+			}
+		})
+	}
+}
