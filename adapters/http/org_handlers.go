@@ -339,4 +339,3 @@ func nonNil(s []string) []string {
 	}
 	return s
 }
-

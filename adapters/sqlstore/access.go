@@ -77,7 +77,7 @@ func (a *AccessQuery) Facts(ctx context.Context, userID uuid.UUID, orgIDs []uuid
 	err = db.NewSelect().TableExpr("organizations AS o").
 		Join("LEFT JOIN memberships AS m ON m.org_id = o.id AND m.user_id = ?", userID).
 		ColumnExpr("o.id, o.is_active, m.role").
-		Where("o.id IN (?)", bun.In(asked)).Scan(ctx, &orgs)
+		Where("o.id IN (?)", bun.List(asked)).Scan(ctx, &orgs)
 	if err != nil {
 		return nil, fmt.Errorf("select organizations access: %w", err)
 	}
@@ -124,7 +124,7 @@ func (a *AccessQuery) Facts(ctx context.Context, userID uuid.UUID, orgIDs []uuid
 	err = db.NewSelect().TableExpr("grants AS g").
 		Join("JOIN permissions AS p ON p.id = g.permission_id").
 		ColumnExpr(grantColumns).
-		Where("g.user_id = ?", userID).Where("g.org_id IN (?)", bun.In(existing)).
+		Where("g.user_id = ?", userID).Where("g.org_id IN (?)", bun.List(existing)).
 		Where("p.is_active = ?", true).
 		OrderExpr("g.created_at DESC, g.id DESC").Scan(ctx, &grants)
 	if err != nil {
@@ -151,8 +151,8 @@ func (a *AccessQuery) loadRolePermissions(ctx context.Context, db bun.IDB, facts
 		Join("JOIN permissions AS p ON p.id = rp.permission_id").
 		ColumnExpr("rp.org_id, rp.role, p.name").
 		Where("p.is_active = ?", true).
-		Where("rp.role IN (?)", bun.In(roleList)).
-		Where("(rp.org_id IS NULL OR rp.org_id IN (?))", bun.In(memberOrgs)).
+		Where("rp.role IN (?)", bun.List(roleList)).
+		Where("(rp.org_id IS NULL OR rp.org_id IN (?))", bun.List(memberOrgs)).
 		Scan(ctx, &rows)
 	if err != nil {
 		return fmt.Errorf("select role permissions access: %w", err)

@@ -84,7 +84,10 @@ func (r *PermissionRepository) Create(ctx context.Context, p domain.Permission) 
 	}
 	if _, err := conn(ctx, r.db).NewInsert().Model(row).Exec(ctx); err != nil {
 		if name, ok := uniqueViolation(err); ok {
-			if strings.Contains(name, "name") {
+			// For a column constraint SQLite names no index and
+			// uniqueViolation returns "UNIQUE"; its message says
+			// "permissions.name".
+			if strings.Contains(name, "name") || strings.Contains(err.Error(), "permissions.name") {
 				return domain.ErrPermissionExists
 			}
 			return domain.ErrConflict
@@ -187,7 +190,7 @@ func (r *PermissionRepository) SetRolePermissions(ctx context.Context, orgID *uu
 		var found []permissionRow
 		if len(wanted) > 0 {
 			if err := db.NewSelect().Model(&found).Column("id", "name").
-				Where("p.name IN (?)", bun.In(wanted)).Scan(ctx); err != nil {
+				Where("p.name IN (?)", bun.List(wanted)).Scan(ctx); err != nil {
 				return fmt.Errorf("resolve permission names: %w", err)
 			}
 			if len(found) != len(wanted) {

@@ -677,16 +677,16 @@ func RunPersonalData(t *testing.T, newStore func(t *testing.T) PersonalDataStore
 	// rows touch the subject's (a grant given by the subject, audit events
 	// naming both) and must survive the subject's erasure.
 	type world struct {
-		subject, bystander        *domain.User
-		sessions                  []domain.Session
-		refresh                   []domain.RefreshToken
-		memberships               []domain.Membership
-		grant, givenBySubject     domain.Grant
-		events                    map[string]domain.AuditEvent
-		newAddress                string
-		bystanderSession          domain.Session
-		subjectMails, otherMails  []uuid.UUID
-		subjectToken, otherToken  domain.OneTimeToken
+		subject, bystander       *domain.User
+		sessions                 []domain.Session
+		refresh                  []domain.RefreshToken
+		memberships              []domain.Membership
+		grant, givenBySubject    domain.Grant
+		events                   map[string]domain.AuditEvent
+		newAddress               string
+		bystanderSession         domain.Session
+		subjectMails, otherMails []uuid.UUID
+		subjectToken, otherToken domain.OneTimeToken
 	}
 	build := func(t *testing.T, s PersonalDataStore) world {
 		t.Helper()

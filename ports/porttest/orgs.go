@@ -584,7 +584,9 @@ func runPermissionRepository(t *testing.T, newStore func(t *testing.T) OrgStore)
 		boom := errors.New("boom")
 		err := s.Tx.WithinTx(ctx, func(ctx context.Context) error {
 			require.NoError(t, s.Perms.SetRolePermissions(ctx, &o.ID, domain.RoleMember, []string{"d.two"}, seq, orgBase))
-			assert.Equal(t, []string{"d.two"}, names(t, s, &o.ID, domain.RoleMember), "visible inside")
+			inside, err := s.Perms.RolePermissions(ctx, &o.ID, domain.RoleMember)
+			require.NoError(t, err)
+			assert.Equal(t, []string{"d.two"}, inside, "visible inside")
 			return boom
 		})
 		assert.ErrorIs(t, err, boom)
