@@ -170,6 +170,28 @@ func (d *Directory) keepASystemAdmin(ctx context.Context) error {
 	return nil
 }
 
+// keepOrgAdmins refuses to erase the last admin of any organization: the
+// organization would be left with nobody to manage it.
+func (d *Directory) keepOrgAdmins(ctx context.Context, userID uuid.UUID) error {
+	ms, err := d.members.ByUser(ctx, userID)
+	if err != nil {
+		return err
+	}
+	for _, m := range ms {
+		if m.Role != domain.RoleAdmin {
+			continue
+		}
+		n, err := d.members.LockAdmins(ctx, m.OrgID)
+		if err != nil {
+			return err
+		}
+		if n <= 1 {
+			return domain.ErrLastOrgAdmin
+		}
+	}
+	return nil
+}
+
 // Unlock lifts a login lock on the user.
 func (d *Directory) Unlock(ctx context.Context, p domain.Principal, id uuid.UUID) error {
 	c, err := d.policy.RequireSystemAdmin(ctx, p)
@@ -278,6 +300,9 @@ func (d *Directory) erase(ctx context.Context, c Caller, id uuid.UUID) error {
 			if err := d.keepASystemAdmin(ctx); err != nil {
 				return err
 			}
+		}
+		if err := d.keepOrgAdmins(ctx, id); err != nil {
+			return err
 		}
 		if revoked, err = a.revokeUserSessions(ctx, id, uuid.Nil, domain.RevokeByAdmin, now); err != nil {
 			return err

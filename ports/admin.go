@@ -80,7 +80,8 @@ type PersonalData interface {
 	// Erase deletes the user and every row that belongs to them (sessions,
 	// tokens, memberships, grants, history, codes, throttle state) and
 	// rewrites the user's id in the audit trail (as actor and as target)
-	// to pseudonym, dropping details that could identify them. It joins
+	// to pseudonym, dropping the details, IP and user agent of those events,
+	// which could identify them. It joins
 	// the transaction in ctx; domain.ErrUserNotFound when absent.
 	Erase(ctx context.Context, userID, pseudonym uuid.UUID) error
 }

@@ -167,7 +167,7 @@ func leftovers(ctx context.Context, db *sqlstore.DB, u domain.User) (map[string]
 			" FROM sqlite_master AS m JOIN pragma_table_info(m.name) AS p" +
 			" WHERE m.type = 'table' AND p.name IN (?)"
 	}
-	if err := db.NewRaw(catalog, bun.In(userColumns)).Scan(ctx, &cols); err != nil {
+	if err := db.NewRaw(catalog, bun.List(userColumns)).Scan(ctx, &cols); err != nil {
 		return nil, fmt.Errorf("read catalog: %w", err)
 	}
 	if len(cols) < 8 {

@@ -30,8 +30,13 @@ func uniqueViolation(err error) (string, bool) {
 					return rest[:j], true
 				}
 			}
-			if i := strings.Index(msg, "failed: "); i >= 0 {
-				return strings.Fields(msg[i+len("failed: "):])[0], true
+			// modernc prefixes the message ("constraint failed: UNIQUE
+			// constraint failed: users.email"), so the last "failed: "
+			// is the one followed by the columns.
+			if i := strings.LastIndex(msg, "failed: "); i >= 0 {
+				if f := strings.Fields(msg[i+len("failed: "):]); len(f) > 0 {
+					return strings.TrimSuffix(f[0], ","), true
+				}
 			}
 			return "", true
 		}

@@ -126,23 +126,25 @@ func (p *PersonalData) Erase(ctx context.Context, userID, pseudonym uuid.UUID) e
 		recipients := pdRecipients(email, payloads)
 
 		if err := pdExec(ctx, "pseudonymise audit actor", db.NewUpdate().Model((*auditRow)(nil)).
-			Set("actor_id = ?", pseudonym).Set("details = '{}'").Where("actor_id = ?", userID)); err != nil {
+			Set("actor_id = ?", pseudonym).Set("details = '{}'").Set("ip = ''").Set("user_agent = ''").
+			Where("actor_id = ?", userID)); err != nil {
 			return err
 		}
 		if err := pdExec(ctx, "pseudonymise audit target", db.NewUpdate().Model((*auditRow)(nil)).
-			Set("target_id = ?", pseudonym.String()).Set("details = '{}'").Where("target_id = ?", userID.String())); err != nil {
+			Set("target_id = ?", pseudonym.String()).Set("details = '{}'").Set("ip = ''").Set("user_agent = ''").
+			Where("target_id = ?", userID.String())); err != nil {
 			return err
 		}
 		// A known user's failures count under its id; failures typed as its
 		// email or username before the account existed count under the text.
 		keys := []string{"user:" + userID.String(), "login:" + strings.ToLower(email), "login:" + strings.ToLower(username)}
 		if err := pdExec(ctx, "delete login attempts", db.NewDelete().Model((*loginAttemptRow)(nil)).
-			Where("identifier IN (?)", bun.In(keys))); err != nil {
+			Where("identifier IN (?)", bun.List(keys))); err != nil {
 			return err
 		}
 		if len(recipients) > 0 {
 			if err := pdExec(ctx, "delete queued mail", db.NewDelete().Model((*mailOutboxRow)(nil)).
-				Where("lower(recipient) IN (?)", bun.In(recipients))); err != nil {
+				Where("lower(recipient) IN (?)", bun.List(recipients))); err != nil {
 				return err
 			}
 		}

@@ -796,7 +796,7 @@ func runAccessQuery(t *testing.T, newStore func(t *testing.T) OrgStore) {
 		assert.Nil(t, domain.EffectivePermissions(facts[ghost], now))
 
 		// A system admin holds the whole active catalog in every org that
-		// exists, inactive ones included, member or not.
+		// exists, inactive organizations included, member or not.
 		facts, err = s.Access.Facts(ctx, admin.ID, asked)
 		require.NoError(t, err)
 		catalog := []string{"lab.admin_role", "lab.b_role", "lab.default", "lab.expired", "lab.expiring",

@@ -147,6 +147,8 @@ func TestOrgNeverLosesItsLastAdmin(t *testing.T) {
 	require.Equal(t, http.StatusConflict, res.Status)
 	assert.Equal(t, "last_org_admin", res.JSON(t)["code"])
 	assert.Equal(t, http.StatusConflict, s.authed(t, http.MethodDelete, path, w.tokens[systemAdmin], nil).Status)
+	assert.Equal(t, http.StatusConflict, w.sys(t, http.MethodDelete, "/api/v1/users/"+w.ids[orgAdmin], nil).Status,
+		"erasing the last admin would orphan the organization")
 
 	// With a second admin, two concurrent demotions cannot both succeed.
 	require.Equal(t, http.StatusOK, w.sys(t, http.MethodPatch, "/api/v1/orgs/"+w.orgA+"/members/"+w.ids[orgMember],
