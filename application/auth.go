@@ -53,6 +53,8 @@ type AuthDeps struct {
 	MFASteps     ports.MFASteps
 	Recovery     ports.RecoveryCodes
 	Box          ports.SecretBox
+	// Metrics counts login outcomes; nil counts nothing.
+	Metrics ports.AuthMetrics
 }
 
 // Auth is authentication: login, refresh, the bearer check, and ending
@@ -76,8 +78,25 @@ func NewAuth(ctx context.Context, d AuthDeps, cfg AuthConfig) (*Auth, error) {
 	if err != nil {
 		return nil, fmt.Errorf("prepare dummy hash: %w", err)
 	}
+	if d.Metrics == nil {
+		d.Metrics = noMetrics{}
+	}
 	return &Auth{AuthDeps: d, cfg: cfg, dummyHash: dummy}, nil
 }
+
+type noMetrics struct{}
+
+func (noMetrics) Login(string) {}
+func (noMetrics) Lockout()     {}
+
+// Login outcomes as counted by AuthMetrics.
+const (
+	loginSuccess     = "success"
+	loginFailure     = "failure"
+	loginLocked      = "locked"
+	loginMFARequired = "mfa_required"
+	loginOverloaded  = "overloaded"
+)
 
 // LoginInput is what a client sends to log in.
 type LoginInput struct {
@@ -109,6 +128,23 @@ const maxRefreshTokenLen = 128
 // domain.ErrInvalidCredentials after the same work; a throttled login returns
 // a domain.LoginLocked error; a full hash pool domain.ErrHashingOverloaded.
 func (a *Auth) Login(ctx context.Context, in LoginInput) (TokenPair, error) {
+	pair, err := a.login(ctx, in)
+	switch {
+	case err == nil:
+		a.Metrics.Login(loginSuccess)
+	case domain.KindOf(err) == domain.KindRateLimited:
+		a.Metrics.Login(loginLocked)
+	case errors.Is(err, domain.ErrMFARequired):
+		a.Metrics.Login(loginMFARequired)
+	case errors.Is(err, domain.ErrHashingOverloaded):
+		a.Metrics.Login(loginOverloaded)
+	case domain.KindOf(err) == domain.KindUnauthorized || domain.KindOf(err) == domain.KindForbidden:
+		a.Metrics.Login(loginFailure)
+	}
+	return pair, err
+}
+
+func (a *Auth) login(ctx context.Context, in LoginInput) (TokenPair, error) {
 	var fields []domain.FieldError
 	login := strings.TrimSpace(in.Login)
 	if login == "" || len(login) > 320 {
@@ -154,6 +190,7 @@ func (a *Auth) Login(ctx context.Context, in LoginInput) (TokenPair, error) {
 		}
 		a.auditLogin(ctx, user, domain.ActionLoginFailed, failureReason(user, match))
 		if locked {
+			a.Metrics.Lockout()
 			a.auditLogin(ctx, user, domain.ActionLoginLocked, "threshold_reached")
 		}
 		return TokenPair{}, domain.ErrInvalidCredentials
@@ -177,6 +214,7 @@ func (a *Auth) Login(ctx context.Context, in LoginInput) (TokenPair, error) {
 			}
 			a.auditLogin(ctx, user, domain.ActionMFAFailed, "wrong_mfa_code")
 			if locked {
+				a.Metrics.Lockout()
 				a.auditLogin(ctx, user, domain.ActionLoginLocked, "threshold_reached")
 			}
 			return TokenPair{}, err

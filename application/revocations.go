@@ -27,6 +27,7 @@ type RevocationList struct {
 	mu      sync.RWMutex
 	revoked map[uuid.UUID]time.Time // session -> when it can be forgotten
 	synced  atomic.Bool
+	polling atomic.Bool
 }
 
 var _ ports.RevocationHandler = (*RevocationList)(nil)
@@ -64,6 +65,37 @@ func (l *RevocationList) Resync(ctx context.Context) error {
 
 // Lost implements ports.RevocationHandler.
 func (l *RevocationList) Lost(error) { l.synced.Store(false) }
+
+// Poll rereads recent revocations from the store every interval until ctx
+// ends: a safety net under the bus, so an announcement lost to a network
+// partition (or a publish that failed) holds everywhere within interval.
+func (l *RevocationList) Poll(ctx context.Context, every time.Duration) {
+	l.polling.Store(true)
+	defer l.polling.Store(false)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	last := l.clock.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := l.clock.Now()
+		// Overlap the windows so a revocation committed during the last
+		// read is not missed.
+		rs, err := l.sessions.RevokedSince(ctx, last.Add(-every))
+		if err != nil {
+			continue
+		}
+		l.Revoked(rs)
+		last = now
+	}
+}
+
+// Polling reports whether Poll runs, i.e. whether a lost announcement
+// still reaches this instance within the poll interval.
+func (l *RevocationList) Polling() bool { return l.polling.Load() }
 
 // Synced reports whether the list is fed by a live subscription.
 func (l *RevocationList) Synced() bool { return l.synced.Load() }

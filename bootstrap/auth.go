@@ -21,6 +21,11 @@ import (
 // rotation made elsewhere is picked up without a restart.
 const keyRefresh = 30 * time.Second
 
+// revocationPoll is how often each instance rereads recent revocations
+// from the database, under the bus: the bound on staleness when an
+// announcement is lost.
+const revocationPoll = 2 * time.Second
+
 // notifyChannel is the Postgres channel revocations travel on.
 const notifyChannel = "ums_session_revoked"
 
@@ -60,7 +65,19 @@ type sharedStateParams struct {
 func newLoginThrottle(p sharedStateParams) ports.LoginThrottle {
 	switch {
 	case p.Redis != nil:
-		return redisstore.NewLoginThrottle(p.Redis, p.Config.RedisKeyPrefix, throttlePolicy(p.Config))
+		// While Redis is down, lockouts are counted per instance rather
+		// than logins failing outright.
+		log := p.Log.Named("throttle")
+		return redisstore.NewFallbackLoginThrottle(
+			redisstore.NewLoginThrottle(p.Redis, p.Config.RedisKeyPrefix, throttlePolicy(p.Config)),
+			memory.NewLoginThrottle(throttlePolicy(p.Config)),
+			func(degraded bool, err error) {
+				if degraded {
+					log.Warn("redis unavailable; login lockouts are counted per instance until it returns", zap.Error(err))
+				} else {
+					log.Info("redis is back; login lockouts are shared again")
+				}
+			})
 	case p.DB.Dialect == sqlstore.Postgres:
 		return sqlstore.NewLoginThrottle(p.DB, throttlePolicy(p.Config))
 	default:
@@ -90,15 +107,18 @@ func newRevocationList(lc fx.Lifecycle, c Config, sessions ports.SessionReposito
 ) *application.RevocationList {
 	list := application.NewRevocationList(sessions, clock, c.AccessTokenTTL+c.TokenLeeway)
 	ctx, cancel := context.WithCancel(context.Background())
+	polled := make(chan struct{})
 	lc.Append(fx.Hook{
 		OnStart: func(context.Context) error {
 			if err := bus.Subscribe(ctx, list); err != nil {
 				log.Warn("revocation bus not connected yet; checking sessions in the database until it is", zap.Error(err))
 			}
+			go func() { defer close(polled); list.Poll(ctx, revocationPoll) }()
 			return nil
 		},
 		OnStop: func(context.Context) error {
 			cancel()
+			<-polled
 			// The bus adapters can wait for their subscription goroutines,
 			// so a stopped app leaves no connection behind.
 			if w, ok := bus.(interface{ Wait() }); ok {
@@ -129,6 +149,7 @@ type authParams struct {
 	Steps    ports.MFASteps
 	Recovery ports.RecoveryCodes
 	Box      ports.SecretBox
+	Metrics  ports.AuthMetrics
 }
 
 func newAuth(p authParams) (*application.Auth, error) {
@@ -137,6 +158,7 @@ func newAuth(p authParams) (*application.Auth, error) {
 		Users: p.Users, SessionStore: p.Sessions, Tx: p.Tx, Hasher: p.Hasher, Audit: p.Audit, Clock: p.Clock,
 		IDs: p.IDs, Random: rand.Reader, Throttle: p.Throttle, Codec: p.Codec, Keys: p.Keys,
 		Revoked: p.Revoked, Revocation: p.Bus, TOTP: p.TOTP, MFASteps: p.Steps, Recovery: p.Recovery, Box: p.Box,
+		Metrics: p.Metrics,
 	}, application.AuthConfig{
 		AccessTTL: c.AccessTokenTTL, RefreshIdleTTL: c.RefreshTokenIdleTTL, SessionTTL: c.SessionTTL,
 		ReuseGrace: c.RefreshReuseGrace, RequireEmailVerification: c.RequireEmailVerification, MFAIssuer: c.AppName,

@@ -8,14 +8,19 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"os"
 	"reflect"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/caarlos0/env/v11"
 	"github.com/joho/godotenv"
+
+	"github.com/ums-project/ums/ports"
 )
 
 // Environments UMS knows.
@@ -81,6 +86,23 @@ type Config struct {
 	SMTPTimeout      time.Duration `env:"SMTP_TIMEOUT" envDefault:"10s"`
 
 	AuditRetention time.Duration `env:"AUDIT_RETENTION" envDefault:"0s"`
+
+	TrustedProxies   []string      `env:"TRUSTED_PROXIES" envSeparator:","`
+	AllowedOrigins   []string      `env:"ALLOWED_ORIGINS" envSeparator:","`
+	CORSMaxAge       time.Duration `env:"CORS_MAX_AGE" envDefault:"10m"`
+	TLSCertFile      string        `env:"TLS_CERT_FILE"`
+	TLSKeyFile       string        `env:"TLS_KEY_FILE"`
+	HTTPRedirectAddr string        `env:"HTTP_REDIRECT_ADDR"`
+	MetricsEnabled   bool          `env:"METRICS_ENABLED" envDefault:"true"`
+	MetricsAddr      string        `env:"METRICS_ADDR"`
+
+	RateLimitEnabled  bool   `env:"RATE_LIMIT_ENABLED" envDefault:"true"`
+	RateLimitGlobal   string `env:"RATE_LIMIT_GLOBAL" envDefault:"1200/1m"`
+	RateLimitLogin    string `env:"RATE_LIMIT_LOGIN" envDefault:"30/1m"`
+	RateLimitRegister string `env:"RATE_LIMIT_REGISTER" envDefault:"20/1h"`
+	RateLimitRefresh  string `env:"RATE_LIMIT_REFRESH" envDefault:"120/1m"`
+	RateLimitPassword string `env:"RATE_LIMIT_PASSWORD" envDefault:"10/15m"`
+	RateLimitEmail    string `env:"RATE_LIMIT_EMAIL" envDefault:"20/1h"`
 
 	RedisURL       string `env:"REDIS_URL"`
 	RedisKeyPrefix string `env:"REDIS_KEY_PREFIX" envDefault:"ums:"`
@@ -241,6 +263,25 @@ func (c Config) Validate() error {
 	default:
 		bad("MAIL_DRIVER", "must be smtp or log, got %q", c.MailDriver)
 	}
+	if _, err := c.TrustedNets(); err != nil {
+		bad("TRUSTED_PROXIES", "%v", err)
+	}
+	for _, o := range c.AllowedOrigins {
+		if err := checkOrigin(o); err != nil {
+			bad("ALLOWED_ORIGINS", "%v", err)
+		}
+	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		bad("TLS_CERT_FILE", "TLS_CERT_FILE and TLS_KEY_FILE go together")
+	}
+	if c.HTTPRedirectAddr != "" && c.TLSCertFile == "" {
+		bad("HTTP_REDIRECT_ADDR", "needs TLS_CERT_FILE and TLS_KEY_FILE: it redirects to this server's HTTPS")
+	}
+	for name, v := range c.rateLimitVars() {
+		if _, err := ParseRateLimit(v); err != nil {
+			bad(name, "%v", err)
+		}
+	}
 	if c.AuditRetention != 0 && c.AuditRetention < 24*time.Hour {
 		bad("AUDIT_RETENTION", "must be 0 (keep forever) or at least 24h")
 	}
@@ -373,4 +414,66 @@ func envName(field string) string {
 		}
 	}
 	return field
+}
+
+// TrustedNets parses TRUSTED_PROXIES: CIDRs or single addresses.
+func (c Config) TrustedNets() ([]*net.IPNet, error) {
+	var out []*net.IPNet
+	for _, s := range c.TrustedProxies {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		if !strings.Contains(s, "/") {
+			ip := net.ParseIP(s)
+			if ip == nil {
+				return nil, fmt.Errorf("%q is neither an IP address nor a CIDR", s)
+			}
+			bits := 32
+			if ip.To4() == nil {
+				bits = 128
+			}
+			s = fmt.Sprintf("%s/%d", s, bits)
+		}
+		_, n, err := net.ParseCIDR(s)
+		if err != nil {
+			return nil, fmt.Errorf("%q is neither an IP address nor a CIDR", s)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// checkOrigin accepts an exact origin: scheme, host and optional port, no
+// path and no wildcard (credentials are allowed, so "*" would be unsafe).
+func checkOrigin(o string) error {
+	u, err := url.Parse(o)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.Contains(o, "*") ||
+		(u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+		return fmt.Errorf("%q must be an exact origin such as https://portal.example.com (no wildcard, no path)", o)
+	}
+	return nil
+}
+
+func (c Config) rateLimitVars() map[string]string {
+	return map[string]string{
+		"RATE_LIMIT_GLOBAL": c.RateLimitGlobal, "RATE_LIMIT_LOGIN": c.RateLimitLogin,
+		"RATE_LIMIT_REGISTER": c.RateLimitRegister, "RATE_LIMIT_REFRESH": c.RateLimitRefresh,
+		"RATE_LIMIT_PASSWORD": c.RateLimitPassword, "RATE_LIMIT_EMAIL": c.RateLimitEmail,
+	}
+}
+
+// ParseRateLimit reads "N/duration" (e.g. 30/1m): N requests per duration
+// per client IP, N of them at once.
+func ParseRateLimit(s string) (ports.RateLimit, error) {
+	n, d, ok := strings.Cut(strings.TrimSpace(s), "/")
+	rate, err := strconv.Atoi(n)
+	if !ok || err != nil || rate < 1 {
+		return ports.RateLimit{}, fmt.Errorf("%q must look like 30/1m: a positive count, a slash and a duration", s)
+	}
+	period, err := time.ParseDuration(d)
+	if err != nil || period < time.Second {
+		return ports.RateLimit{}, fmt.Errorf("%q must look like 30/1m with a duration of at least 1s", s)
+	}
+	return ports.RateLimit{Rate: rate, Period: period, Burst: rate}, nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ums-project/ums/adapters/crypto"
 	httpadapter "github.com/ums-project/ums/adapters/http"
+	"github.com/ums-project/ums/adapters/metrics"
 	"github.com/ums-project/ums/adapters/sqlstore"
 	"github.com/ums-project/ums/adapters/system"
 	"github.com/ums-project/ums/application"
@@ -161,18 +162,38 @@ type httpParams struct {
 	Orgs         *application.Orgs
 	Permissions  *application.Permissions
 	Directory    *application.Directory
+	RateLimiter  ports.RateLimiter
+	Metrics      *metrics.Registry
 	Checks       []ports.HealthCheck `group:"health"`
 }
 
 func newHTTPServer(p httpParams) (*httpadapter.Server, error) {
 	c := p.Config
+	trusted, err := c.TrustedNets()
+	if err != nil {
+		return nil, err
+	}
+	limits := httpadapter.RateLimits{Enabled: c.RateLimitEnabled, Scoped: map[string]ports.RateLimit{}}
+	limits.Global, _ = ParseRateLimit(c.RateLimitGlobal)
+	for scope, v := range map[string]string{
+		httpadapter.ScopeLogin: c.RateLimitLogin, httpadapter.ScopeRegister: c.RateLimitRegister,
+		httpadapter.ScopeRefresh: c.RateLimitRefresh, httpadapter.ScopePassword: c.RateLimitPassword,
+		httpadapter.ScopeEmail: c.RateLimitEmail,
+	} {
+		// Validate already refused malformed values.
+		limits.Scoped[scope], _ = ParseRateLimit(v)
+	}
 	srv, err := httpadapter.NewServer(httpadapter.Config{
 		Addr: c.HTTPAddr, BodyLimit: c.HTTPBodyLimit, ReadHeaderTimeout: c.HTTPReadHeaderTimeout,
 		ReadTimeout: c.HTTPReadTimeout, WriteTimeout: c.HTTPWriteTimeout, IdleTimeout: c.HTTPIdleTimeout,
 		ShutdownTimeout: c.ShutdownTimeout, Issuer: c.PublicURL,
+		TrustedProxies: trusted, AllowedOrigins: c.AllowedOrigins, CORSMaxAge: c.CORSMaxAge,
+		TLSCertFile: c.TLSCertFile, TLSKeyFile: c.TLSKeyFile, RedirectAddr: c.HTTPRedirectAddr, PublicURL: c.PublicURL,
+		RateLimits: limits, MetricsAddr: c.MetricsAddr,
 	}, httpadapter.Services{Registration: p.Registration, Keys: p.Keys,
 		Auth: p.Auth, Profiles: p.Profiles, Account: p.Account,
-		Orgs: p.Orgs, Permissions: p.Permissions, Directory: p.Directory, HealthChecks: p.Checks}, p.Log)
+		Orgs: p.Orgs, Permissions: p.Permissions, Directory: p.Directory, HealthChecks: p.Checks,
+		RateLimiter: p.RateLimiter, Metrics: observability(c, p.Metrics)}, p.Log)
 	if err != nil {
 		return nil, err
 	}

@@ -53,3 +53,11 @@ type HealthCheck interface {
 	// Check returns nil when the dependency answers.
 	Check(ctx context.Context) error
 }
+
+// OptionalCheck is a HealthCheck whose failure degrades the service
+// without making it unready: the service keeps serving without it (Redis,
+// with in-process fallbacks).
+type OptionalCheck interface {
+	HealthCheck
+	Optional() bool
+}

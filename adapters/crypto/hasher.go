@@ -30,6 +30,11 @@ type HasherConfig struct {
 type HasherStats struct {
 	Running int64
 	Queued  int64
+	// Rejected counts refusals (queue full or waited too long); Waits and
+	// WaitNanos count the callers that queued and their total wait.
+	Rejected  uint64
+	Waits     uint64
+	WaitNanos uint64
 }
 
 // Hasher hashes passwords with argon2id. At most Concurrency hashes run at
@@ -41,6 +46,10 @@ type Hasher struct {
 	cfg     HasherConfig
 	queued  atomic.Int64
 	running atomic.Int64
+
+	rejected  atomic.Uint64
+	waits     atomic.Uint64
+	waitNanos atomic.Uint64
 }
 
 var _ ports.PasswordHasher = (*Hasher)(nil)
@@ -93,7 +102,8 @@ func (h *Hasher) Verify(ctx context.Context, password, encoded string) (bool, bo
 
 // Stats returns the pool's current load.
 func (h *Hasher) Stats() HasherStats {
-	return HasherStats{Running: h.running.Load(), Queued: h.queued.Load()}
+	return HasherStats{Running: h.running.Load(), Queued: h.queued.Load(),
+		Rejected: h.rejected.Load(), Waits: h.waits.Load(), WaitNanos: h.waitNanos.Load()}
 }
 
 func (h *Hasher) acquire(ctx context.Context) (func(), error) {
@@ -106,16 +116,21 @@ func (h *Hasher) acquire(ctx context.Context) (func(), error) {
 	}
 	if h.queued.Add(1) > int64(h.cfg.MaxQueue) {
 		h.queued.Add(-1)
+		h.rejected.Add(1)
 		return nil, domain.ErrHashingOverloaded
 	}
 	defer h.queued.Add(-1)
+	start := time.Now()
 	timer := time.NewTimer(h.cfg.QueueTimeout)
 	defer timer.Stop()
 	select {
 	case h.slots <- struct{}{}:
 		h.running.Add(1)
+		h.waits.Add(1)
+		h.waitNanos.Add(uint64(time.Since(start)))
 		return release, nil
 	case <-timer.C:
+		h.rejected.Add(1)
 		return nil, domain.ErrHashingOverloaded
 	case <-ctx.Done():
 		return nil, ctx.Err()

@@ -78,7 +78,10 @@ func TestHasherRefusesBeyondItsQueue(t *testing.T) {
 	}
 	assert.GreaterOrEqual(t, ok, 1)
 	assert.GreaterOrEqual(t, refused, 1, "a full pool must refuse, not pile up")
-	assert.Equal(t, crypto.HasherStats{}, h.Stats(), "pool drains back to idle")
+	st := h.Stats()
+	assert.Zero(t, st.Running, "pool drains back to idle")
+	assert.Zero(t, st.Queued, "pool drains back to idle")
+	assert.Equal(t, uint64(refused), st.Rejected, "every refusal is counted")
 }
 
 func TestHasherRejectsUnsafeParameters(t *testing.T) {

@@ -38,6 +38,11 @@ func (h *healthHandlers) readyz(c echo.Context) error {
 			err := chk.Check(ctx)
 			mu.Lock()
 			defer mu.Unlock()
+			if oc, ok := chk.(ports.OptionalCheck); ok && err != nil && oc.Optional() {
+				results[chk.Name()] = "degraded"
+				h.log.Warn("optional dependency degraded", zap.String("check", chk.Name()), zap.Error(err))
+				return
+			}
 			if err != nil {
 				failed = true
 				results[chk.Name()] = "down"

@@ -2,6 +2,7 @@ package http
 
 import (
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -111,9 +112,10 @@ func recoverPanics(log *zap.Logger) echo.MiddlewareFunc {
 	}
 }
 
-// securityHeaders sets the headers every response carries. The CSP is strict
-// for JSON; the docs page gets its own, which still loads only our assets.
-func securityHeaders() echo.MiddlewareFunc {
+// securityHeaders sets the headers every response carries, errors
+// included. The CSP is strict for JSON; the docs page sets its own, which
+// still loads only our assets. HSTS goes only on responses to HTTPS.
+func securityHeaders(trusted []*net.IPNet) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			h := c.Response().Header()
@@ -121,6 +123,11 @@ func securityHeaders() echo.MiddlewareFunc {
 			h.Set("X-Frame-Options", "DENY")
 			h.Set("Referrer-Policy", "no-referrer")
 			h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+			h.Set("Cross-Origin-Opener-Policy", "same-origin")
+			h.Set("Cross-Origin-Resource-Policy", "same-origin")
+			if overHTTPS(c.Request(), trusted) {
+				h.Set("Strict-Transport-Security", hsts)
+			}
 			return next(c)
 		}
 	}

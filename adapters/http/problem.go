@@ -114,6 +114,11 @@ func toProblem(err error) (Problem, int) {
 		}
 		return p, retry
 	}
+	var rl *rateLimitedError
+	if errors.As(err, &rl) {
+		return Problem{Status: http.StatusTooManyRequests, Code: "rate_limited",
+			Detail: "too many requests from this address; slow down"}, rl.retryAfter
+	}
 	var re *requestError
 	if errors.As(err, &re) {
 		return Problem{Status: re.status, Code: re.code, Detail: re.detail}, 0

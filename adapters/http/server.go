@@ -2,7 +2,9 @@ package http
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"time"
@@ -26,6 +28,34 @@ type Config struct {
 	Issuer string
 	// ShutdownTimeout bounds how long in-flight requests may finish.
 	ShutdownTimeout time.Duration
+	// TrustedProxies are the peers whose X-Forwarded-For and
+	// X-Forwarded-Proto are believed.
+	TrustedProxies []*net.IPNet
+	// AllowedOrigins may call the API from a browser (CORS).
+	AllowedOrigins []string
+	CORSMaxAge     time.Duration
+	// TLSCertFile and TLSKeyFile, when set, make the server speak HTTPS
+	// itself (TLS 1.2+).
+	TLSCertFile string
+	TLSKeyFile  string
+	// RedirectAddr, when set with TLS, listens for plain HTTP and
+	// redirects it to PublicURL.
+	RedirectAddr string
+	PublicURL    string
+	RateLimits   RateLimits
+	// MetricsAddr, when set, serves /metrics on a listener of its own (to
+	// keep it off the public port); otherwise /metrics is on Addr.
+	MetricsAddr string
+}
+
+// Observability is what the metrics adapter gives the HTTP server.
+type Observability struct {
+	// Middleware records request counts and latencies.
+	Middleware echo.MiddlewareFunc
+	// Handler serves /metrics.
+	Handler http.Handler
+	// RateLimited counts a rejection by scope.
+	RateLimited func(scope string)
 }
 
 // Services are the use cases the routes call.
@@ -39,6 +69,8 @@ type Services struct {
 	Permissions  *application.Permissions
 	Directory    *application.Directory
 	HealthChecks []ports.HealthCheck
+	RateLimiter  ports.RateLimiter
+	Metrics      Observability
 }
 
 // Server is the API's HTTP server.
@@ -49,6 +81,16 @@ type Server struct {
 	log   *zap.Logger
 	done  chan struct{}
 	drain time.Duration
+	// side are the redirect and metrics listeners, when configured.
+	side []*sideServer
+}
+
+// sideServer is a small extra listener that lives and dies with the API.
+type sideServer struct {
+	name string
+	srv  *http.Server
+	ln   net.Listener
+	done chan struct{}
 }
 
 // NewServer builds the routes and middleware.
@@ -56,10 +98,18 @@ func NewServer(cfg Config, svc Services, log *zap.Logger) (*Server, error) {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(log)
-	// The peer address, until trusted proxies are configured: a client
-	// cannot choose the IP we audit and rate-limit by.
-	e.IPExtractor = echo.ExtractIPDirect()
-	e.Use(withRequestID(), accessLog(log), recoverPanics(log), securityHeaders(), noStore())
+	e.IPExtractor = ipExtractor(cfg.TrustedProxies)
+	mw := []echo.MiddlewareFunc{withRequestID(), accessLog(log)}
+	if svc.Metrics.Middleware != nil {
+		mw = append(mw, svc.Metrics.Middleware)
+	}
+	lim := &limiter{rl: svc.RateLimiter, limits: cfg.RateLimits, log: log.Named("ratelimit"), rejected: svc.Metrics.RateLimited}
+	mw = append(mw, recoverPanics(log), securityHeaders(cfg.TrustedProxies), corsMiddleware(cfg.AllowedOrigins, cfg.CORSMaxAge),
+		noStore(), apiOnly(lim.middleware("global")))
+	e.Use(mw...)
+	if cfg.MetricsAddr == "" && svc.Metrics.Handler != nil {
+		e.GET("/metrics", echo.WrapHandler(svc.Metrics.Handler))
+	}
 
 	h := &healthHandlers{checks: svc.HealthChecks, log: log}
 	e.GET("/healthz", h.healthz)
@@ -72,24 +122,26 @@ func NewServer(cfg Config, svc Services, log *zap.Logger) (*Server, error) {
 	}
 
 	api := e.Group("/api/v1")
+	limitLogin, limitRegister, limitRefresh := lim.middleware(ScopeLogin), lim.middleware(ScopeRegister), lim.middleware(ScopeRefresh)
+	limitPassword, limitEmail := lim.middleware(ScopePassword), lim.middleware(ScopeEmail)
 	bearer := requireBearer(svc.Auth, false)
 	// Routes a user with a pending password change may still use.
 	pending := requireBearer(svc.Auth, true)
 	auth := &authHandlers{registration: svc.Registration, auth: svc.Auth, bodyLimit: cfg.BodyLimit}
-	api.POST("/auth/register", auth.register)
-	api.POST("/auth/login", auth.login)
-	api.POST("/auth/refresh", auth.refresh)
+	api.POST("/auth/register", auth.register, limitRegister)
+	api.POST("/auth/login", auth.login, limitLogin)
+	api.POST("/auth/refresh", auth.refresh, limitRefresh)
 	api.POST("/auth/logout", auth.logout, pending)
 	api.POST("/auth/logout-all", auth.logoutAll, pending)
 
 	acct := &accountHandlers{account: svc.Account, auth: svc.Auth, bodyLimit: cfg.BodyLimit}
 	api.POST("/auth/password/change", acct.changePassword, pending)
-	api.POST("/auth/password/forgot", acct.forgotPassword)
-	api.POST("/auth/password/reset", acct.resetPassword)
+	api.POST("/auth/password/forgot", acct.forgotPassword, limitPassword)
+	api.POST("/auth/password/reset", acct.resetPassword, limitPassword)
 	api.GET("/auth/password/status", acct.passwordStatus, pending)
-	api.POST("/auth/email/change", acct.changeEmail, bearer)
-	api.POST("/auth/email/verify", acct.verifyEmail)
-	api.POST("/auth/email/verify/resend", acct.resendVerification, bearer)
+	api.POST("/auth/email/change", acct.changeEmail, limitEmail, bearer)
+	api.POST("/auth/email/verify", acct.verifyEmail, limitEmail)
+	api.POST("/auth/email/verify/resend", acct.resendVerification, limitEmail, bearer)
 	api.POST("/auth/mfa/totp/setup", acct.setupTOTP, bearer)
 	api.POST("/auth/mfa/totp/activate", acct.activateTOTP, bearer)
 	api.POST("/auth/mfa/totp/disable", acct.disableTOTP, bearer)
@@ -151,7 +203,30 @@ func NewServer(cfg Config, svc Services, log *zap.Logger) (*Server, error) {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          zap.NewStdLog(log.Named("http")),
 	}
-	return &Server{echo: e, srv: srv, log: log, done: make(chan struct{}), drain: cfg.ShutdownTimeout}, nil
+	s := &Server{echo: e, srv: srv, log: log, done: make(chan struct{}), drain: cfg.ShutdownTimeout}
+	if cfg.TLSCertFile != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("TLS_CERT_FILE/TLS_KEY_FILE: %w", err)
+		}
+		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+		if cfg.RedirectAddr != "" {
+			s.side = append(s.side, newSideServer("https-redirect", cfg.RedirectAddr, redirectToHTTPS(cfg.PublicURL), cfg))
+		}
+	}
+	if cfg.MetricsAddr != "" && svc.Metrics.Handler != nil {
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", svc.Metrics.Handler)
+		s.side = append(s.side, newSideServer("metrics", cfg.MetricsAddr, mux, cfg))
+	}
+	return s, nil
+}
+
+func newSideServer(name, addr string, h http.Handler, cfg Config) *sideServer {
+	return &sideServer{name: name, done: make(chan struct{}), srv: &http.Server{
+		Addr: addr, Handler: h, ReadHeaderTimeout: cfg.ReadHeaderTimeout, ReadTimeout: cfg.ReadTimeout,
+		WriteTimeout: cfg.WriteTimeout, IdleTimeout: cfg.IdleTimeout, MaxHeaderBytes: 16 << 10,
+	}}
 }
 
 // Handler returns the routed handler, for in-process tests.
@@ -164,8 +239,24 @@ func (s *Server) Start(context.Context) error {
 	if err != nil {
 		return err
 	}
+	for _, side := range s.side {
+		if side.ln, err = net.Listen("tcp", side.srv.Addr); err != nil {
+			_ = ln.Close()
+			return fmt.Errorf("%s listener: %w", side.name, err)
+		}
+		s.log.Info("listening", zap.String("addr", side.ln.Addr().String()), zap.String("for", side.name))
+		go func() {
+			defer close(side.done)
+			if err := side.srv.Serve(side.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				s.log.Error(side.name+" server stopped", zap.Error(err))
+			}
+		}()
+	}
+	if s.srv.TLSConfig != nil {
+		ln = tls.NewListener(ln, s.srv.TLSConfig)
+	}
 	s.ln = ln
-	s.log.Info("listening", zap.String("addr", ln.Addr().String()))
+	s.log.Info("listening", zap.String("addr", ln.Addr().String()), zap.Bool("tls", s.srv.TLSConfig != nil))
 	go func() {
 		defer close(s.done)
 		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -194,6 +285,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		ctx, cancel = context.WithTimeout(ctx, s.drain)
 		defer cancel()
 	}
+	for _, side := range s.side {
+		if side.ln != nil {
+			_ = side.srv.Shutdown(ctx)
+			<-side.done
+		}
+	}
 	err := s.srv.Shutdown(ctx)
 	if errors.Is(err, context.DeadlineExceeded) {
 		s.log.Warn("shutdown deadline passed; closing remaining connections")
@@ -201,4 +298,15 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	<-s.done
 	return err
+}
+
+// SideAddr is the address of the named extra listener ("metrics",
+// "https-redirect") once started, or "".
+func (s *Server) SideAddr(name string) string {
+	for _, side := range s.side {
+		if side.name == name && side.ln != nil {
+			return side.ln.Addr().String()
+		}
+	}
+	return ""
 }

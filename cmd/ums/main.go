@@ -34,6 +34,7 @@ see .env.example for every variable.
 `
 
 func main() {
+	bootstrap.Version = version
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))

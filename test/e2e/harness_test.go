@@ -40,6 +40,7 @@ type server struct {
 	cfg    bootstrap.Config
 	client *http.Client
 	keys   *application.KeyRing
+	srv    *httpadapter.Server
 }
 
 // dialects lists the stores every e2e test runs on.
@@ -66,7 +67,9 @@ func startServer(t testing.TB, dbURL string, env map[string]string) *server {
 		// Cheap hashes keep the suite fast under -race; cost is tested in
 		// the crypto adapter.
 		"ARGON2_MEMORY_KIB": "8192", "ARGON2_ITERATIONS": "1",
-		"SHUTDOWN_TIMEOUT": "5s",
+		// Every test client is 127.0.0.1; the limits have tests of their own.
+		"RATE_LIMIT_ENABLED": "false",
+		"SHUTDOWN_TIMEOUT":   "5s",
 		// Never the repository's ./data: each test keeps its own key file.
 		"KEY_ENCRYPTION_KEY_FILE": filepath.Join(t.TempDir(), "kek"),
 	}
@@ -95,7 +98,7 @@ func startServer(t testing.TB, dbURL string, env map[string]string) *server {
 		_ = app.Stop(ctx)
 	})
 	return &server{base: "http://" + srv.Addr(), db: db, app: app, dbURL: dbURL, cfg: cfg,
-		client: &http.Client{Timeout: 30 * time.Second}, keys: keys}
+		client: &http.Client{Timeout: 30 * time.Second}, keys: keys, srv: srv}
 }
 
 // response is a received, contract-checked response.
@@ -148,6 +151,7 @@ func (s *server) postJSON(t *testing.T, path string, v any) response {
 func init() {
 	openapi3filter.RegisterBodyDecoder("application/problem+json", openapi3filter.JSONBodyDecoder)
 	openapi3filter.RegisterBodyDecoder("text/html", openapi3filter.PlainBodyDecoder)
+	openapi3filter.RegisterBodyDecoder("text/plain", openapi3filter.PlainBodyDecoder)
 }
 
 var (
