@@ -4,7 +4,7 @@ BIN     := bin/ums
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: run build test lint migrate tidy
+.PHONY: run build test test-deploy test-resilience fuzz bench lint migrate tidy
 
 ## run: build and start the service on :8080 (embedded SQLite in ./data unless DATABASE_URL is set)
 run: build
@@ -18,6 +18,30 @@ build:
 test:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 15m ./...
+
+## test-deploy: the operations kit run for real: nginx+TLS, systemd-analyze, the image's static binary,
+## backup/restore (pg_dump, ums backup), the Django example (installs missing tools as root; see test/deploy)
+test-deploy:
+	test/deploy/prereqs.sh
+	$(GO) vet -tags deploy ./test/deploy/
+	$(GO) test -tags deploy -count=1 -timeout 10m -v ./test/deploy/
+
+## test-resilience: the real binary through Postgres/Redis cuts, SIGTERM under load, races and a 2-minute soak; then fuzz
+test-resilience: fuzz
+	$(GO) vet -tags resilience ./test/resilience/
+	$(GO) test -tags resilience -count=1 -timeout 15m -v ./test/resilience/
+
+## fuzz: each fuzz target for FUZZTIME (default 10s); `go test -fuzz` takes one target per run
+FUZZTIME ?= 10s
+FUZZ_TARGETS := ./adapters/http:FuzzBindJSON ./domain:FuzzPasswordPolicy ./adapters/crypto:FuzzJWTVerify
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
+	  echo "fuzz $$fn ($$pkg) for $(FUZZTIME)"; \
+	  $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg; done
+
+## bench: load benchmark of bin/ums on Postgres (REDIS_URL optional): ceilings, scenarios, table; JSON in bench/
+bench: build
+	$(GO) run ./test/load -bin $(BIN) -out bench
 
 ## lint: formatting, vet and staticcheck
 lint:

@@ -37,8 +37,11 @@ const notifyChannel = "ums_session_revoked"
 var AuthModule = fx.Module("auth",
 	fx.Provide(
 		fx.Annotate(sqlstore.NewSessionRepository, fx.As(new(ports.SessionRepository))),
-		fx.Annotate(func(c Config) *crypto.JWT {
-			return crypto.NewJWT(crypto.TokenConfig{Issuer: c.PublicURL, Audience: c.AccessTokenAudience, Leeway: c.TokenLeeway})
+		fx.Annotate(func(c Config) *crypto.VerifyCache {
+			codec := crypto.NewJWT(crypto.TokenConfig{Issuer: c.PublicURL, Audience: c.AccessTokenAudience, Leeway: c.TokenLeeway})
+			// Verified tokens are remembered until they expire; revocation
+			// is still checked on every request.
+			return crypto.NewVerifyCache(codec, 50000)
 		}, fx.As(new(ports.AccessTokenCodec))),
 		newLoginThrottle,
 		newRevocationBus,

@@ -95,6 +95,7 @@ type Config struct {
 	HTTPRedirectAddr string        `env:"HTTP_REDIRECT_ADDR"`
 	MetricsEnabled   bool          `env:"METRICS_ENABLED" envDefault:"true"`
 	MetricsAddr      string        `env:"METRICS_ADDR"`
+	PprofAddr        string        `env:"PPROF_ADDR"`
 
 	RateLimitEnabled  bool   `env:"RATE_LIMIT_ENABLED" envDefault:"true"`
 	RateLimitGlobal   string `env:"RATE_LIMIT_GLOBAL" envDefault:"1200/1m"`

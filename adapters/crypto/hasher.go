@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -52,7 +53,10 @@ type Hasher struct {
 	waitNanos atomic.Uint64
 }
 
-var _ ports.PasswordHasher = (*Hasher)(nil)
+var (
+	_ ports.PasswordHasher = (*Hasher)(nil)
+	_ ports.ImportedHashes = (*Hasher)(nil)
+)
 
 // NewHasher validates cfg and returns a Hasher.
 func NewHasher(cfg HasherConfig) (*Hasher, error) {
@@ -84,8 +88,13 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 	return enc, nil
 }
 
-// Verify implements ports.PasswordHasher.
+// Verify implements ports.PasswordHasher. Hashes imported from other
+// products (see legacy_hash.go) are recognised by their prefix, checked in
+// the same pool and always asked to be re-made as argon2id.
 func (h *Hasher) Verify(ctx context.Context, password, encoded string) (bool, bool, error) {
+	if !strings.HasPrefix(encoded, "$argon2id$") {
+		return h.verifyLegacy(ctx, password, encoded)
+	}
 	release, err := h.acquire(ctx)
 	if err != nil {
 		return false, false, err

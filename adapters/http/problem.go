@@ -127,6 +127,9 @@ func toProblem(err error) (Problem, int) {
 	if errors.As(err, &he) {
 		return httpErrorProblem(he), 0
 	}
+	if dependencyDown(err) {
+		return unavailableProblem()
+	}
 	return internalProblem(), 0
 }
 

@@ -70,6 +70,11 @@ func Open(ctx context.Context, databaseURL string, pool PoolConfig) (*DB, error)
 			// pgx's message may echo the URL and with it a password.
 			return nil, fmt.Errorf("parse postgres DATABASE_URL: invalid connection string")
 		}
+		// Bun renders every argument into the SQL text, so each query is
+		// new to pgx's statement cache: the default mode would prepare
+		// (an extra round trip and a plan) and evict on every query. The
+		// simple protocol sends it in one round trip.
+		cfg.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
 		sqldb := stdlib.OpenDB(*cfg)
 		db = &DB{DB: bun.NewDB(sqldb, pgdialect.New()), Dialect: Postgres}
 	case SQLite:

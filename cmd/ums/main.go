@@ -27,6 +27,14 @@ Usage:
                                create a system administrator
   ums keys rotate              make a new active token signing key (the old one stays
                                published until its tokens expire)
+  ums backup --to FILE         copy the SQLite database to FILE while it runs (Postgres: use pg_dump,
+                               see deploy/backup.sh)
+  ums healthcheck [--url U]    exit 0 if the local server's /healthz answers 200, else 1
+  ums import flask --from DSN [--dry-run]
+                               import the old Flask service's database (sqlite://… or
+                               postgres://…); repeatable, imports only new rows
+  ums import users --from FILE.jsonl [--dry-run]
+                               import users with bcrypt, PBKDF2, scrypt or Werkzeug hashes
   ums version                  print the version
 
 Configuration is read from the environment (and .env outside production);
@@ -55,6 +63,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = admin(ctx, args[1:], stdin, stdout)
 	case "keys":
 		err = keys(ctx, args[1:], stdout)
+	case "import":
+		err = importCmd(ctx, args[1:], stdout)
+	case "backup":
+		err = backup(ctx, args[1:], stdout)
+	case "healthcheck":
+		err = healthcheck(ctx, args[1:], stdout)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "ums", version)
 	case "help", "--help", "-h":

@@ -1,0 +1,434 @@
+package application
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/ums-project/ums/domain"
+	"github.com/ums-project/ums/ports"
+)
+
+// ImportFlask imports the old Flask service's database: users with their
+// Werkzeug hashes, flags, lock state and password metadata; labs as
+// organizations; memberships; attributes as permissions; role attributes
+// (global and per lab) as role permissions; user attributes as grants with
+// their expiry; and the audit log as "legacy."-prefixed audit events. Rows
+// an earlier run imported (the ledger knows their old ids) are left alone,
+// so a repeated run changes nothing and a later run imports only new rows.
+func (i *Importer) ImportFlask(ctx context.Context, src ports.FlaskSource, dryRun bool) (ImportReport, error) {
+	snap, err := src.Snapshot(ctx)
+	if err != nil {
+		return ImportReport{}, fmt.Errorf("read the Flask database: %w", err)
+	}
+	rep := newImportReport(dryRun)
+	err = i.inTx(ctx, dryRun, func(ctx context.Context) error {
+		run := &flaskRun{Importer: i, rep: &rep, ids: map[string]map[int64]uuid.UUID{}, perms: map[int64]string{}}
+		for _, step := range []func(context.Context, ports.FlaskSnapshot) error{
+			run.users, run.labs, run.attributes, run.memberships, run.roleAttributes, run.userAttributes, run.auditLogs,
+		} {
+			if err := step(ctx, snap); err != nil {
+				return err
+			}
+		}
+		return i.recordImport(ctx, rep, ActionImportFlask, "flask")
+	})
+	if err != nil {
+		return ImportReport{}, err
+	}
+	return rep, nil
+}
+
+// flaskRun is the state of one import: old id → new id by kind, and the
+// permission name of each old attribute.
+type flaskRun struct {
+	*Importer
+	rep   *ImportReport
+	ids   map[string]map[int64]uuid.UUID
+	perms map[int64]string
+}
+
+// known loads the ledger's ids of kind; it reports whether oldID is one.
+func (r *flaskRun) known(ctx context.Context, kind string) (map[int64]uuid.UUID, error) {
+	if m, ok := r.ids[kind]; ok {
+		return m, nil
+	}
+	m, err := r.d.Ledger.Known(ctx, kind)
+	if err != nil {
+		return nil, fmt.Errorf("read import ledger: %w", err)
+	}
+	r.ids[kind] = m
+	return m, nil
+}
+
+func (r *flaskRun) remember(ctx context.Context, kind string, oldID int64, newID uuid.UUID) error {
+	r.ids[kind][oldID] = newID
+	return r.d.Ledger.Remember(ctx, kind, oldID, newID, r.d.Clock.Now())
+}
+
+func (r *flaskRun) users(ctx context.Context, snap ports.FlaskSnapshot) error {
+	known, err := r.known(ctx, ports.LegacyUser)
+	if err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	for _, u := range snap.Users {
+		if _, ok := known[u.ID]; ok {
+			r.rep.Existing[ImportUsers]++
+			continue
+		}
+		nu, reason, err := r.buildUser(ctx, importedUser{Email: u.Email, Username: u.Username, FirstName: u.FirstName,
+			LastName: u.LastName, PasswordHash: u.PasswordHash, IsActive: u.IsActive, IsSystemAdmin: u.IsAdmin,
+			EmailVerified: u.EmailVerified, MustChangePassword: u.MustChangePassword, FailedLoginCount: u.FailedLoginAttempts,
+			LockedUntil: u.LockedUntil, PasswordChangedAt: u.PasswordChangedAt, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}, seen)
+		if err != nil {
+			return err
+		}
+		if reason != "" {
+			r.rep.skip(ImportUsers, u.ID, "%s", reason)
+			continue
+		}
+		if err := r.d.Users.Create(ctx, nu); err != nil {
+			return fmt.Errorf("user %d: %w", u.ID, err)
+		}
+		if err := r.remember(ctx, ports.LegacyUser, u.ID, nu.ID); err != nil {
+			return err
+		}
+		r.rep.Imported[ImportUsers]++
+	}
+	return nil
+}
+
+func (r *flaskRun) labs(ctx context.Context, snap ports.FlaskSnapshot) error {
+	known, err := r.known(ctx, ports.LegacyLab)
+	if err != nil {
+		return err
+	}
+	for _, l := range snap.Labs {
+		if _, ok := known[l.ID]; ok {
+			r.rep.Existing[ImportOrganizations]++
+			continue
+		}
+		name, fe := domain.ParseOrgName("name", l.Name)
+		if fe != nil {
+			r.rep.skip(ImportOrganizations, l.ID, "invalid name %q", l.Name)
+			continue
+		}
+		desc, _ := domain.ParseDescription("description", truncateRunes(l.Description, 2000))
+		slug, err := r.freeSlug(ctx, l)
+		if err != nil {
+			return err
+		}
+		if slug == "" {
+			r.rep.skip(ImportOrganizations, l.ID, "no usable code or name for a slug")
+			continue
+		}
+		now := r.d.Clock.Now()
+		created := timeOr(l.CreatedAt, now)
+		o := domain.Organization{ID: r.d.IDs.NewID(), Name: name, Slug: slug, Description: desc,
+			IsActive: l.IsActive, CreatedAt: created, UpdatedAt: created}
+		if err := r.d.Orgs.Create(ctx, o); err != nil {
+			return fmt.Errorf("lab %d: %w", l.ID, err)
+		}
+		if err := r.remember(ctx, ports.LegacyLab, l.ID, o.ID); err != nil {
+			return err
+		}
+		r.rep.Imported[ImportOrganizations]++
+	}
+	return nil
+}
+
+// freeSlug derives a lab's slug from its code (or name) and makes it
+// unique with the old id as a suffix; a changed code is reported.
+func (r *flaskRun) freeSlug(ctx context.Context, l ports.FlaskLab) (string, error) {
+	from := strings.TrimSpace(l.Code)
+	if from == "" {
+		from = l.Name
+	}
+	slug := NormalizeSlug(from)
+	if slug == "" {
+		return "", nil
+	}
+	candidate := slug
+	for attempt := 0; ; attempt++ {
+		taken, err := r.d.Ledger.SlugTaken(ctx, candidate)
+		if err != nil {
+			return "", err
+		}
+		if !taken {
+			break
+		}
+		if attempt == 1 {
+			return "", nil
+		}
+		candidate = strings.Trim(truncateRunes(slug, 50), "-") + fmt.Sprintf("-%d", l.ID)
+	}
+	if candidate != strings.ToLower(from) {
+		note := ""
+		if candidate != slug {
+			note = "slug taken; the old id was appended"
+		}
+		r.rep.Renamed = append(r.rep.Renamed, ImportRename{Kind: ImportOrganizations, OldID: fmt.Sprint(l.ID), From: from, To: candidate, Note: note})
+	}
+	return candidate, nil
+}
+
+func (r *flaskRun) attributes(ctx context.Context, snap ports.FlaskSnapshot) error {
+	known, err := r.known(ctx, ports.LegacyAttribute)
+	if err != nil {
+		return err
+	}
+	catalog, err := r.d.Perms.List(ctx, true)
+	if err != nil {
+		return err
+	}
+	byID, byName := map[uuid.UUID]string{}, map[string]uuid.UUID{}
+	for _, p := range catalog {
+		byID[p.ID], byName[p.Name] = p.Name, p.ID
+	}
+	for _, a := range snap.Attributes {
+		if id, ok := known[a.ID]; ok {
+			r.perms[a.ID] = byID[id]
+			r.rep.Existing[ImportPermissions]++
+			continue
+		}
+		name := NormalizePermissionName(a.Name)
+		if _, fe := domain.ParsePermissionName("name", name); fe != nil {
+			r.rep.skip(ImportPermissions, a.ID, "cannot make a permission name of %q", a.Name)
+			continue
+		}
+		note := ""
+		if id, ok := byName[name]; ok {
+			if mine := r.ownsPermission(id); mine {
+				// Two old names normalise to one: keep them apart.
+				name = strings.TrimRight(truncateRunes(name, 110), "._") + fmt.Sprintf("_%d", a.ID)
+				note = "another attribute has the same normalised name; the old id was appended"
+			} else {
+				// The operator created it in UMS already: the old
+				// attribute means the same thing.
+				r.perms[a.ID] = name
+				r.rep.Renamed = append(r.rep.Renamed, ImportRename{Kind: ImportPermissions, OldID: fmt.Sprint(a.ID),
+					From: a.Name, To: name, Note: "merged with the existing UMS permission"})
+				if err := r.remember(ctx, ports.LegacyAttribute, a.ID, id); err != nil {
+					return err
+				}
+				r.rep.Existing[ImportPermissions]++
+				continue
+			}
+		}
+		if name != a.Name {
+			r.rep.Renamed = append(r.rep.Renamed, ImportRename{Kind: ImportPermissions, OldID: fmt.Sprint(a.ID), From: a.Name, To: name, Note: note})
+		}
+		desc, _ := domain.ParseDescription("description", truncateRunes(a.Description, 2000))
+		cat, _ := domain.ParseDescription("category", truncateRunes(a.Category, 100))
+		now := r.d.Clock.Now()
+		p := domain.Permission{ID: r.d.IDs.NewID(), Name: name, Description: desc, Category: cat, IsActive: a.IsActive, CreatedAt: now, UpdatedAt: now}
+		if err := r.d.Perms.Create(ctx, p); err != nil {
+			return fmt.Errorf("attribute %d: %w", a.ID, err)
+		}
+		byName[name] = p.ID
+		r.perms[a.ID] = name
+		if err := r.remember(ctx, ports.LegacyAttribute, a.ID, p.ID); err != nil {
+			return err
+		}
+		r.rep.Imported[ImportPermissions]++
+	}
+	return nil
+}
+
+// ownsPermission reports whether a permission came from the old database.
+func (r *flaskRun) ownsPermission(id uuid.UUID) bool {
+	for _, v := range r.ids[ports.LegacyAttribute] {
+		if v == id {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *flaskRun) memberships(ctx context.Context, snap ports.FlaskSnapshot) error {
+	known, err := r.known(ctx, ports.LegacyMembership)
+	if err != nil {
+		return err
+	}
+	for _, m := range snap.Memberships {
+		if _, ok := known[m.ID]; ok {
+			r.rep.Existing[ImportMemberships]++
+			continue
+		}
+		userID, orgID, reason := r.userAndLab(m.UserID, m.LabID)
+		role, fe := domain.ParseRole("role", strings.ToLower(strings.TrimSpace(m.Role)))
+		switch {
+		case reason != "":
+		case fe != nil:
+			reason = fmt.Sprintf("invalid role %q", m.Role)
+		default:
+			if _, err := r.d.Members.Get(ctx, orgID, userID); err == nil {
+				reason = "duplicate membership"
+			} else if !errors.Is(err, domain.ErrMembershipNotFound) {
+				return err
+			}
+		}
+		if reason != "" {
+			r.rep.skip(ImportMemberships, m.ID, "%s", reason)
+			continue
+		}
+		now := r.d.Clock.Now()
+		if err := r.d.Members.Add(ctx, domain.Membership{OrgID: orgID, UserID: userID, Role: role, CreatedAt: now, UpdatedAt: now}); err != nil {
+			return fmt.Errorf("lab membership %d: %w", m.ID, err)
+		}
+		if err := r.remember(ctx, ports.LegacyMembership, m.ID, uuid.Nil); err != nil {
+			return err
+		}
+		r.rep.Imported[ImportMemberships]++
+	}
+	return nil
+}
+
+// userAndLab translates old user and lab ids, or says which is missing.
+func (r *flaskRun) userAndLab(oldUser, oldLab int64) (uuid.UUID, uuid.UUID, string) {
+	u, ok := r.ids[ports.LegacyUser][oldUser]
+	if !ok {
+		return uuid.Nil, uuid.Nil, fmt.Sprintf("user %d was not imported", oldUser)
+	}
+	l, ok := r.ids[ports.LegacyLab][oldLab]
+	if !ok {
+		return uuid.Nil, uuid.Nil, fmt.Sprintf("lab %d was not imported", oldLab)
+	}
+	return u, l, ""
+}
+
+func (r *flaskRun) roleAttributes(ctx context.Context, snap ports.FlaskSnapshot) error {
+	known, err := r.known(ctx, ports.LegacyRoleAttribute)
+	if err != nil {
+		return err
+	}
+	for _, ra := range snap.RoleAttributes {
+		if _, ok := known[ra.ID]; ok {
+			r.rep.Existing[ImportRolePerms]++
+			continue
+		}
+		role, fe := domain.ParseRole("role", strings.ToLower(strings.TrimSpace(ra.Role)))
+		name, ok := r.perms[ra.AttributeID]
+		var orgID *uuid.UUID
+		reason := ""
+		switch {
+		case fe != nil:
+			reason = fmt.Sprintf("invalid role %q", ra.Role)
+		case !ok:
+			reason = fmt.Sprintf("attribute %d was not imported", ra.AttributeID)
+		case ra.LabID != nil:
+			id, ok := r.ids[ports.LegacyLab][*ra.LabID]
+			if !ok {
+				reason = fmt.Sprintf("lab %d was not imported", *ra.LabID)
+			}
+			orgID = &id
+		}
+		if reason != "" {
+			r.rep.skip(ImportRolePerms, ra.ID, "%s", reason)
+			continue
+		}
+		id := r.d.IDs.NewID()
+		added, err := r.d.Ledger.AddRolePermission(ctx, id, orgID, role, name, r.d.Clock.Now())
+		if err != nil {
+			return fmt.Errorf("role attribute %d: %w", ra.ID, err)
+		}
+		if !added {
+			r.rep.skip(ImportRolePerms, ra.ID, "duplicate role attribute")
+			continue
+		}
+		if err := r.remember(ctx, ports.LegacyRoleAttribute, ra.ID, id); err != nil {
+			return err
+		}
+		r.rep.Imported[ImportRolePerms]++
+	}
+	return nil
+}
+
+func (r *flaskRun) userAttributes(ctx context.Context, snap ports.FlaskSnapshot) error {
+	known, err := r.known(ctx, ports.LegacyUserAttribute)
+	if err != nil {
+		return err
+	}
+	for _, ua := range snap.UserAttributes {
+		if _, ok := known[ua.ID]; ok {
+			r.rep.Existing[ImportGrants]++
+			continue
+		}
+		userID, orgID, reason := r.userAndLab(ua.UserID, ua.LabID)
+		name, ok := r.perms[ua.AttributeID]
+		if reason == "" && !ok {
+			reason = fmt.Sprintf("attribute %d was not imported", ua.AttributeID)
+		}
+		if reason != "" {
+			r.rep.skip(ImportGrants, ua.ID, "%s", reason)
+			continue
+		}
+		var grantedBy *uuid.UUID
+		if ua.GrantedBy != nil {
+			if id, ok := r.ids[ports.LegacyUser][*ua.GrantedBy]; ok {
+				grantedBy = &id
+			}
+		}
+		g := domain.Grant{ID: r.d.IDs.NewID(), OrgID: orgID, UserID: userID, Permission: name, IsActive: ua.IsActive,
+			ExpiresAt: utc(ua.ExpiresAt), GrantedBy: grantedBy, CreatedAt: r.d.Clock.Now()}
+		if err := r.d.Perms.AddGrant(ctx, g); err != nil {
+			return fmt.Errorf("user attribute %d: %w", ua.ID, err)
+		}
+		if err := r.remember(ctx, ports.LegacyUserAttribute, ua.ID, g.ID); err != nil {
+			return err
+		}
+		r.rep.Imported[ImportGrants]++
+	}
+	return nil
+}
+
+func (r *flaskRun) auditLogs(ctx context.Context, snap ports.FlaskSnapshot) error {
+	known, err := r.known(ctx, ports.LegacyAuditLog)
+	if err != nil {
+		return err
+	}
+	for _, a := range snap.AuditLogs {
+		if _, ok := known[a.ID]; ok {
+			r.rep.Existing[ImportAuditEvents]++
+			continue
+		}
+		ev := domain.AuditEvent{ID: r.d.IDs.NewID(), OccurredAt: timeOr(a.CreatedAt, r.d.Clock.Now()),
+			Action: legacyAction(a.Action), Outcome: domain.OutcomeSuccess, TargetType: "legacy",
+			TargetID: truncateRunes(a.Target, 200), IP: truncateRunes(a.IP, 64), UserAgent: truncateRunes(a.UserAgent, 512)}
+		details := map[string]any{"legacy_id": a.ID, "legacy_action": a.Action}
+		if a.UserID != nil {
+			details["legacy_user_id"] = *a.UserID
+			if id, ok := r.ids[ports.LegacyUser][*a.UserID]; ok {
+				ev.ActorID = &id
+			}
+		}
+		if a.LabID != nil {
+			details["legacy_lab_id"] = *a.LabID
+			if id, ok := r.ids[ports.LegacyLab][*a.LabID]; ok {
+				ev.OrgID = &id
+			}
+		}
+		if d := strings.TrimSpace(a.Details); d != "" {
+			var v any
+			if json.Unmarshal([]byte(d), &v) == nil {
+				details["details"] = v
+			} else {
+				details["details"] = truncateRunes(d, 4000)
+			}
+		}
+		ev.Details = details
+		if err := r.d.Audit.Record(ctx, ev); err != nil {
+			return fmt.Errorf("audit log %d: %w", a.ID, err)
+		}
+		if err := r.remember(ctx, ports.LegacyAuditLog, a.ID, ev.ID); err != nil {
+			return err
+		}
+		r.rep.Imported[ImportAuditEvents]++
+	}
+	return nil
+}

@@ -1,0 +1,283 @@
+package application
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ums-project/ums/domain"
+	"github.com/ums-project/ums/ports"
+)
+
+// Import audit actions. Imported audit_logs rows keep their own action,
+// prefixed with ActionLegacyPrefix.
+const (
+	ActionImportFlask  = "import.flask"
+	ActionImportUsers  = "import.users"
+	ActionLegacyPrefix = "legacy."
+)
+
+// Kinds counted in an ImportReport.
+const (
+	ImportUsers         = "users"
+	ImportOrganizations = "organizations"
+	ImportMemberships   = "memberships"
+	ImportPermissions   = "permissions"
+	ImportRolePerms     = "role_permissions"
+	ImportGrants        = "grants"
+	ImportAuditEvents   = "audit_events"
+)
+
+// ImportKinds lists the report kinds in the order an import runs them.
+var ImportKinds = []string{ImportUsers, ImportOrganizations, ImportPermissions, ImportMemberships,
+	ImportRolePerms, ImportGrants, ImportAuditEvents}
+
+// ImportSkip is a source row left out, and why.
+type ImportSkip struct {
+	Kind   string
+	OldID  string
+	Reason string
+}
+
+// ImportRename is a source value that UMS stores differently (a permission
+// name or an organization slug that had to be normalised).
+type ImportRename struct {
+	Kind  string
+	OldID string
+	From  string
+	To    string
+	Note  string
+}
+
+// ImportReport is what an import did or, on a dry run, would have done.
+type ImportReport struct {
+	DryRun bool
+	// Imported counts new rows by kind; Existing the source rows an
+	// earlier run already imported.
+	Imported map[string]int
+	Existing map[string]int
+	Skipped  []ImportSkip
+	Renamed  []ImportRename
+}
+
+// Total is the number of rows imported.
+func (r ImportReport) Total() int {
+	n := 0
+	for _, c := range r.Imported {
+		n += c
+	}
+	return n
+}
+
+func newImportReport(dryRun bool) ImportReport {
+	return ImportReport{DryRun: dryRun, Imported: map[string]int{}, Existing: map[string]int{}}
+}
+
+func (r *ImportReport) skip(kind string, oldID any, format string, args ...any) {
+	r.Skipped = append(r.Skipped, ImportSkip{Kind: kind, OldID: fmt.Sprint(oldID), Reason: fmt.Sprintf(format, args...)})
+}
+
+// counts is the report's numbers as audit details.
+func (r ImportReport) counts() map[string]any {
+	imported, existing := map[string]any{}, map[string]any{}
+	for _, k := range ImportKinds {
+		imported[k], existing[k] = r.Imported[k], r.Existing[k]
+	}
+	return map[string]any{"imported": imported, "existing": existing, "skipped": len(r.Skipped), "renamed": len(r.Renamed)}
+}
+
+// ImporterDeps are the ports an import needs.
+type ImporterDeps struct {
+	Users    ports.UserRepository
+	Orgs     ports.OrgRepository
+	Members  ports.MembershipRepository
+	Perms    ports.PermissionRepository
+	Ledger   ports.ImportLedger
+	Hashes   ports.ImportedHashes
+	Audit    ports.AuditLog
+	Tx       ports.TxManager
+	Clock    ports.Clock
+	IDs      ports.IDGenerator
+	Password PasswordConfig
+}
+
+// Importer brings users and their access from other systems into UMS with
+// their password hashes, so nobody has to reset a password. Each import
+// runs in one transaction: it lands whole or not at all, and a dry run is
+// the same work rolled back.
+type Importer struct{ d ImporterDeps }
+
+// NewImporter wires the importer.
+func NewImporter(d ImporterDeps) *Importer { return &Importer{d: d} }
+
+// errDryRun rolls a dry run's transaction back.
+var errDryRun = errors.New("dry run")
+
+// inTx runs fn in one transaction, rolled back on a dry run.
+func (i *Importer) inTx(ctx context.Context, dryRun bool, fn func(ctx context.Context) error) error {
+	err := i.d.Tx.WithinTx(ctx, func(ctx context.Context) error {
+		if err := fn(ctx); err != nil {
+			return err
+		}
+		if dryRun {
+			return errDryRun
+		}
+		return nil
+	})
+	if errors.Is(err, errDryRun) {
+		return nil
+	}
+	return err
+}
+
+// recordImport audits an import that changed something; a run that
+// imported nothing leaves no trace, so repeating an import changes nothing.
+func (i *Importer) recordImport(ctx context.Context, rep ImportReport, action, source string) error {
+	if rep.Total() == 0 {
+		return nil
+	}
+	ev := domain.NewAuditEvent(ctx, i.d.IDs.NewID(), i.d.Clock.Now(), action, domain.OutcomeSuccess)
+	ev.TargetType, ev.TargetID, ev.Details = "import", source, rep.counts()
+	return i.d.Audit.Record(ctx, ev)
+}
+
+// importedUser is one account from another system, before validation.
+type importedUser struct {
+	Email, Username, FirstName, LastName, PasswordHash         string
+	IsActive, IsSystemAdmin, EmailVerified, MustChangePassword bool
+	FailedLoginCount                                           int
+	LockedUntil, PasswordChangedAt, CreatedAt, UpdatedAt       *time.Time
+}
+
+// buildUser validates an imported account against UMS's rules and the
+// store; it returns the user or why it cannot be imported. seen holds the
+// normalised emails and usernames taken earlier in this run.
+func (i *Importer) buildUser(ctx context.Context, in importedUser, seen map[string]bool) (*domain.User, string, error) {
+	email, fe := domain.ParseEmail(in.Email)
+	if fe != nil {
+		return nil, fmt.Sprintf("invalid email %q", in.Email), nil
+	}
+	username, fe := domain.ParseUsername(in.Username)
+	if fe != nil {
+		return nil, fmt.Sprintf("invalid username %q: %s", in.Username, fe.Message), nil
+	}
+	first, fe1 := domain.ParsePersonName("first_name", in.FirstName)
+	last, fe2 := domain.ParsePersonName("last_name", in.LastName)
+	if fe1 != nil || fe2 != nil {
+		return nil, "invalid first or last name", nil
+	}
+	if strings.TrimSpace(in.PasswordHash) == "" {
+		return nil, "no password hash", nil
+	}
+	if _, err := i.d.Hashes.CheckImported(in.PasswordHash); err != nil {
+		return nil, err.Error(), nil
+	}
+	for _, key := range []string{"email:" + email.String(), "username:" + username.Normalized()} {
+		if seen[key] {
+			return nil, "duplicate " + strings.SplitN(key, ":", 2)[0] + " in the source", nil
+		}
+	}
+	if reason, err := i.taken(ctx, email.String(), "email"); err != nil || reason != "" {
+		return nil, reason, err
+	}
+	if reason, err := i.taken(ctx, username.String(), "username"); err != nil || reason != "" {
+		return nil, reason, err
+	}
+	seen["email:"+email.String()], seen["username:"+username.Normalized()] = true, true
+
+	now := i.d.Clock.Now()
+	created := timeOr(in.CreatedAt, now)
+	changed := timeOr(in.PasswordChangedAt, created)
+	u := domain.NewUser(domain.NewUserParams{ID: i.d.IDs.NewID(), Email: email, Username: username,
+		FirstName: first, LastName: last, PasswordHash: in.PasswordHash, IsSystemAdmin: in.IsSystemAdmin,
+		Now: changed, PasswordMaxAge: i.d.Password.MaxAge})
+	u.IsActive, u.EmailVerified, u.MustChangePassword = in.IsActive, in.EmailVerified, in.MustChangePassword
+	u.FailedLoginCount, u.LockedUntil = max(in.FailedLoginCount, 0), utc(in.LockedUntil)
+	u.CreatedAt, u.UpdatedAt = created, timeOr(in.UpdatedAt, created)
+	return u, "", nil
+}
+
+// taken reports a login already used by a UMS account.
+func (i *Importer) taken(ctx context.Context, login, what string) (string, error) {
+	_, err := i.d.Users.ByLogin(ctx, login)
+	switch {
+	case err == nil:
+		return "duplicate " + what + ": already used in UMS", nil
+	case errors.Is(err, domain.ErrUserNotFound):
+		return "", nil
+	default:
+		return "", err
+	}
+}
+
+func timeOr(t *time.Time, def time.Time) time.Time {
+	if t == nil || t.IsZero() {
+		return def.UTC()
+	}
+	return t.UTC()
+}
+
+func utc(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+// UserRecord is one account of `ums import users`: a line of the JSONL
+// file, with its hash in any format the hasher accepts.
+type UserRecord struct {
+	// Line is the record's line number, for the report.
+	Line               int
+	Email              string
+	Username           string
+	FirstName          string
+	LastName           string
+	PasswordHash       string
+	IsActive           *bool
+	IsSystemAdmin      bool
+	EmailVerified      bool
+	MustChangePassword bool
+	PasswordChangedAt  *time.Time
+	CreatedAt          *time.Time
+}
+
+// ImportUsers creates the accounts of recs with their hashes. A record
+// whose email already belongs to a UMS user with the same username counts
+// as existing (imported before); other conflicts are skipped with reasons.
+func (i *Importer) ImportUsers(ctx context.Context, recs []UserRecord, dryRun bool) (ImportReport, error) {
+	rep := newImportReport(dryRun)
+	err := i.inTx(ctx, dryRun, func(ctx context.Context) error {
+		seen := map[string]bool{}
+		for _, r := range recs {
+			if existing, err := i.d.Users.ByLogin(ctx, strings.TrimSpace(r.Email)); err == nil && strings.Contains(r.Email, "@") &&
+				strings.EqualFold(existing.Username.String(), strings.TrimSpace(r.Username)) {
+				rep.Existing[ImportUsers]++
+				continue
+			} else if err != nil && !errors.Is(err, domain.ErrUserNotFound) {
+				return err
+			}
+			active := r.IsActive == nil || *r.IsActive
+			u, reason, err := i.buildUser(ctx, importedUser{Email: r.Email, Username: r.Username, FirstName: r.FirstName,
+				LastName: r.LastName, PasswordHash: r.PasswordHash, IsActive: active, IsSystemAdmin: r.IsSystemAdmin,
+				EmailVerified: r.EmailVerified, MustChangePassword: r.MustChangePassword,
+				PasswordChangedAt: r.PasswordChangedAt, CreatedAt: r.CreatedAt}, seen)
+			if err != nil {
+				return err
+			}
+			if reason != "" {
+				rep.skip(ImportUsers, fmt.Sprintf("line %d", r.Line), "%s", reason)
+				continue
+			}
+			if err := i.d.Users.Create(ctx, u); err != nil {
+				return fmt.Errorf("line %d: %w", r.Line, err)
+			}
+			rep.Imported[ImportUsers]++
+		}
+		return i.recordImport(ctx, rep, ActionImportUsers, "jsonl")
+	})
+	return rep, err
+}

@@ -1,0 +1,146 @@
+package ports
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/ums-project/ums/domain"
+)
+
+// FlaskUser is a row of the old service's users table.
+type FlaskUser struct {
+	ID                  int64
+	Email               string
+	Username            string
+	FirstName           string
+	LastName            string
+	PasswordHash        string
+	IsActive            bool
+	IsAdmin             bool
+	EmailVerified       bool
+	FailedLoginAttempts int
+	LockedUntil         *time.Time
+	PasswordChangedAt   *time.Time
+	MustChangePassword  bool
+	CreatedAt           *time.Time
+	UpdatedAt           *time.Time
+}
+
+// FlaskLab is a row of labs: an organization.
+type FlaskLab struct {
+	ID          int64
+	Name        string
+	Code        string
+	Description string
+	IsActive    bool
+	CreatedAt   *time.Time
+}
+
+// FlaskMembership is a row of lab_memberships.
+type FlaskMembership struct {
+	ID     int64
+	UserID int64
+	LabID  int64
+	Role   string
+}
+
+// FlaskAttribute is a row of attributes: a permission.
+type FlaskAttribute struct {
+	ID          int64
+	Name        string
+	Description string
+	Category    string
+	IsActive    bool
+}
+
+// FlaskRoleAttribute is a row of role_attributes; LabID nil is global.
+type FlaskRoleAttribute struct {
+	ID          int64
+	Role        string
+	AttributeID int64
+	LabID       *int64
+}
+
+// FlaskUserAttribute is a row of user_lab_attributes: a direct grant.
+type FlaskUserAttribute struct {
+	ID          int64
+	UserID      int64
+	LabID       int64
+	AttributeID int64
+	ExpiresAt   *time.Time
+	IsActive    bool
+	GrantedBy   *int64
+}
+
+// FlaskAuditLog is a row of audit_logs.
+type FlaskAuditLog struct {
+	ID        int64
+	UserID    *int64
+	Action    string
+	Target    string
+	LabID     *int64
+	IP        string
+	UserAgent string
+	CreatedAt *time.Time
+	// Details is the column's text, usually JSON.
+	Details string
+}
+
+// FlaskSnapshot is the whole old database, read consistently, each table
+// ordered by id.
+type FlaskSnapshot struct {
+	Users          []FlaskUser
+	Labs           []FlaskLab
+	Memberships    []FlaskMembership
+	Attributes     []FlaskAttribute
+	RoleAttributes []FlaskRoleAttribute
+	UserAttributes []FlaskUserAttribute
+	AuditLogs      []FlaskAuditLog
+}
+
+// FlaskSource reads the old Flask service's database without changing it.
+type FlaskSource interface {
+	// Snapshot reads every table; a missing table or column is an error
+	// naming it.
+	Snapshot(ctx context.Context) (FlaskSnapshot, error)
+}
+
+// Legacy id kinds kept in the import ledger.
+const (
+	LegacyUser           = "user"
+	LegacyLab            = "lab"
+	LegacyMembership     = "lab_membership"
+	LegacyAttribute      = "attribute"
+	LegacyRoleAttribute  = "role_attribute"
+	LegacyUserAttribute  = "user_lab_attribute"
+	LegacyAuditLog       = "audit_log"
+	LegacyImportedByJSON = "jsonl_user"
+)
+
+// ImportLedger remembers which rows of an old system were imported, as
+// (kind, old integer id) → new UMS id, so imports are idempotent and
+// clients can translate old ids. It joins the transaction in ctx.
+type ImportLedger interface {
+	// Known returns the old ids of kind already imported and their new
+	// ids (uuid.Nil for rows without an id of their own: memberships).
+	Known(ctx context.Context, kind string) (map[int64]uuid.UUID, error)
+	// Remember records one imported row.
+	Remember(ctx context.Context, kind string, oldID int64, newID uuid.UUID, at time.Time) error
+	// SlugTaken reports whether an organization already has the slug,
+	// case-insensitively.
+	SlugTaken(ctx context.Context, slug string) (bool, error)
+	// AddRolePermission adds one permission to a role's set (globally when
+	// orgID is nil) without touching the rest; it reports false when the
+	// pair was already there. The permission must exist.
+	AddRolePermission(ctx context.Context, id uuid.UUID, orgID *uuid.UUID, role domain.Role, permission string, at time.Time) (bool, error)
+}
+
+// ImportedHashes judges password hashes made elsewhere before they are
+// stored.
+type ImportedHashes interface {
+	// CheckImported names the scheme of encoded, or returns an error when
+	// the hasher could not verify it within its cost limits.
+	CheckImported(encoded string) (scheme string, err error)
+}
