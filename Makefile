@@ -33,7 +33,7 @@ test-resilience: fuzz
 
 ## fuzz: each fuzz target for FUZZTIME (default 10s); `go test -fuzz` takes one target per run
 FUZZTIME ?= 10s
-FUZZ_TARGETS := ./adapters/http:FuzzBindJSON ./domain:FuzzPasswordPolicy ./adapters/crypto:FuzzJWTVerify
+FUZZ_TARGETS := ./adapters/http:FuzzBindJSON ./domain:FuzzPasswordPolicy ./adapters/crypto:FuzzJWTVerify ./adapters/crypto:FuzzLegacyHashParser
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
 	  echo "fuzz $$fn ($$pkg) for $(FUZZTIME)"; \

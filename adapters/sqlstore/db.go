@@ -75,6 +75,11 @@ func Open(ctx context.Context, databaseURL string, pool PoolConfig) (*DB, error)
 		// (an extra round trip and a plan) and evict on every query. The
 		// simple protocol sends it in one round trip.
 		cfg.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
+		// A database that accepts connections but never answers must not
+		// hang requests: bound the connect unless the URL sets its own.
+		if cfg.ConnectTimeout == 0 {
+			cfg.ConnectTimeout = 5 * time.Second
+		}
 		sqldb := stdlib.OpenDB(*cfg)
 		db = &DB{DB: bun.NewDB(sqldb, pgdialect.New()), Dialect: Postgres}
 	case SQLite:
