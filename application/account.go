@@ -153,6 +153,8 @@ func (a *Account) applyPassword(ctx context.Context, u *domain.User, next, field
 		}
 	}
 	u.SetPassword(hash, now, a.Passwords.MaxAge)
+	// Proving the mailbox or the current password ends an account lock.
+	u.LockedUntil, u.FailedLoginCount = nil, 0
 	if err := a.Auth.Users.Update(ctx, u); err != nil {
 		return nil, err
 	}

@@ -162,6 +162,13 @@ func (a *Auth) login(ctx context.Context, in LoginInput) (TokenPair, error) {
 		return TokenPair{}, err
 	}
 	key := throttleKey(user, login)
+	if now := a.Clock.Now(); user != nil && user.LockedUntil != nil && now.Before(*user.LockedUntil) {
+		// A lock carried on the account itself (imported from the old
+		// service): temporary like the throttle's, lifted by an admin's
+		// unlock or a password reset.
+		a.auditLogin(ctx, user, domain.ActionLoginLocked, "account_locked")
+		return TokenPair{}, domain.LoginLocked(user.LockedUntil.Sub(now))
+	}
 	ok, retry, err := a.Throttle.Reserve(ctx, key, a.Clock.Now())
 	if err != nil {
 		return TokenPair{}, fmt.Errorf("login throttle: %w", err)

@@ -435,3 +435,21 @@ func TestRevocationListFallsBackToTheStoreWhenNotSynced(t *testing.T) {
 	got, _ = l.IsRevoked(ctx, live)
 	assert.False(t, got, "forgotten once every token it could have had has expired")
 }
+
+func TestLoginHonoursAnAccountLockUntilItEnds(t *testing.T) {
+	f := newAuthFixture(t, application.AuthConfig{})
+	u := f.db.users[f.user.ID]
+	until := testNow.Add(10 * time.Minute)
+	u.LockedUntil = &until
+	f.db.users[u.ID] = u
+	_, err := f.auth.Login(context.Background(), application.LoginInput{Login: "ada", Password: "right password"})
+	var de *domain.Error
+	require.ErrorAs(t, err, &de)
+	assert.Equal(t, "login_locked", de.Code)
+	assert.Equal(t, 10*time.Minute, de.RetryAfter)
+	assert.Empty(t, f.hasher.verified, "no password is checked while locked")
+
+	f.clock.Advance(11 * time.Minute)
+	_, err = f.auth.Login(context.Background(), application.LoginInput{Login: "ada", Password: "right password"})
+	assert.NoError(t, err, "the lock is temporary")
+}

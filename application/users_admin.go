@@ -199,13 +199,22 @@ func (d *Directory) Unlock(ctx context.Context, p domain.Principal, id uuid.UUID
 		return err
 	}
 	a := d.auth
-	if _, err := a.Users.ByID(ctx, id); err != nil {
-		return err
-	}
 	if err := a.Throttle.Reset(ctx, "user:"+id.String()); err != nil {
 		return err
 	}
-	return recordAudit(ctx, a.Audit, a.IDs, a.Clock, c, domain.ActionUserUnlocked, "user", id.String(), nil, nil)
+	return a.Tx.WithinTx(ctx, func(ctx context.Context) error {
+		u, err := a.Users.ByID(ctx, id)
+		if err != nil {
+			return err
+		}
+		if u.LockedUntil != nil || u.FailedLoginCount != 0 {
+			u.LockedUntil, u.FailedLoginCount, u.UpdatedAt = nil, 0, a.Clock.Now()
+			if err := a.Users.Update(ctx, u); err != nil {
+				return err
+			}
+		}
+		return recordAudit(ctx, a.Audit, a.IDs, a.Clock, c, domain.ActionUserUnlocked, "user", id.String(), nil, nil)
+	})
 }
 
 // RevokeSessions ends every session of the user.

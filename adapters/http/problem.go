@@ -1,6 +1,7 @@
 package http
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -32,6 +33,10 @@ type ProblemField struct {
 
 const problemTypePrefix = "urn:ums:problem:"
 
+// statusClientClosed is nginx's 499: the client closed the connection
+// before the answer; it shows in access logs and metrics only.
+const statusClientClosed = 499
+
 var kindStatus = map[domain.Kind]int{
 	domain.KindInvalid:      http.StatusUnprocessableEntity,
 	domain.KindNotFound:     http.StatusNotFound,
@@ -61,6 +66,12 @@ func badRequest(code, detail string) error {
 func errorHandler(log *zap.Logger) echo.HTTPErrorHandler {
 	return func(err error, c echo.Context) {
 		if c.Response().Committed {
+			return
+		}
+		if errors.Is(err, context.Canceled) && c.Request().Context().Err() != nil {
+			// The client went away; nobody reads an answer and nothing
+			// failed on our side, so it is not logged as an error.
+			c.Response().WriteHeader(statusClientClosed)
 			return
 		}
 		p, retryAfter := toProblem(err)

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -119,6 +120,14 @@ func TestUserAdministration(t *testing.T) {
 		for i := 0; i < 5; i++ {
 			s.postJSON(t, loginPath, map[string]any{"login": "org_viewer", "password": "wrong password"})
 		}
+		require.Equal(t, http.StatusTooManyRequests, s.postJSON(t, loginPath, map[string]any{"login": "org_viewer", "password": testPass}).Status)
+		require.Equal(t, http.StatusNoContent, w.sys(t, http.MethodPost, "/api/v1/users/"+w.ids[orgViewer]+"/unlock", nil).Status)
+		login(t, s, "org_viewer", testPass)
+
+		// So does a lock stored on the account (as imported from the old service).
+		_, err := s.db.NewRaw("UPDATE users SET locked_until = ? WHERE id = ?", time.Now().Add(time.Hour).UTC(), w.ids[orgViewer]).
+			Exec(context.Background())
+		require.NoError(t, err)
 		require.Equal(t, http.StatusTooManyRequests, s.postJSON(t, loginPath, map[string]any{"login": "org_viewer", "password": testPass}).Status)
 		require.Equal(t, http.StatusNoContent, w.sys(t, http.MethodPost, "/api/v1/users/"+w.ids[orgViewer]+"/unlock", nil).Status)
 		login(t, s, "org_viewer", testPass)
