@@ -12,28 +12,16 @@ import (
 var ErrAdminRequired = &domain.Error{Kind: domain.KindForbidden, Code: "system_admin_required",
 	Message: "only a system administrator may do this"}
 
-// requireAdmin loads the caller and checks the system-admin flag in the
-// store, not in the token, so a revoked flag takes effect at once.
-func (a *Auth) requireAdmin(ctx context.Context, p domain.Principal) (*domain.User, error) {
-	u, err := a.principalUser(ctx, p)
-	if err != nil {
-		return nil, err
-	}
-	if !u.IsActive || !u.IsSystemAdmin {
-		return nil, ErrAdminRequired
-	}
-	return u, nil
-}
-
 // RequirePasswordChange makes a user change the password at the next
 // login. Their sessions are revoked, so the demand holds at once rather
 // than from the next token refresh: an administrator asks for this when an
 // account may be compromised.
-func (a *Auth) RequirePasswordChange(ctx context.Context, p domain.Principal, userID uuid.UUID) error {
-	admin, err := a.requireAdmin(ctx, p)
+func (d *Directory) RequirePasswordChange(ctx context.Context, p domain.Principal, userID uuid.UUID) error {
+	c, err := d.policy.RequireSystemAdmin(ctx, p)
 	if err != nil {
 		return err
 	}
+	a := d.auth
 	now := a.Clock.Now()
 	var revoked []uuid.UUID
 	err = a.Tx.WithinTx(ctx, func(ctx context.Context) error {
@@ -49,7 +37,7 @@ func (a *Auth) RequirePasswordChange(ctx context.Context, p domain.Principal, us
 			return err
 		}
 		ev := domain.NewAuditEvent(ctx, a.IDs.NewID(), now, domain.ActionPasswordChangeRequired, domain.OutcomeSuccess)
-		ev.ActorID, ev.TargetType, ev.TargetID = &admin.ID, "user", u.ID.String()
+		ev.ActorID, ev.TargetType, ev.TargetID = &c.User.ID, "user", u.ID.String()
 		ev.Details = map[string]any{"sessions_revoked": len(revoked)}
 		return a.Audit.Record(ctx, ev)
 	})

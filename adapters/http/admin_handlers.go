@@ -10,7 +10,7 @@ import (
 )
 
 type adminHandlers struct {
-	auth *application.Auth
+	dir *application.Directory
 }
 
 func (h *adminHandlers) requirePasswordChange(c echo.Context) error {
@@ -18,7 +18,7 @@ func (h *adminHandlers) requirePasswordChange(c echo.Context) error {
 	if err != nil {
 		return &requestError{status: http.StatusNotFound, code: "user_not_found", detail: "user not found"}
 	}
-	if err := h.auth.RequirePasswordChange(c.Request().Context(), principal(c), id); err != nil {
+	if err := h.dir.RequirePasswordChange(c.Request().Context(), principal(c), id); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)

@@ -146,7 +146,7 @@ func NewServer(cfg Config, svc Services, log *zap.Logger) (*Server, error) {
 	api.POST("/auth/mfa/totp/activate", acct.activateTOTP, bearer)
 	api.POST("/auth/mfa/totp/disable", acct.disableTOTP, bearer)
 
-	admin := &adminHandlers{auth: svc.Auth}
+	admin := &adminHandlers{dir: svc.Directory}
 	dir := &directoryHandlers{dir: svc.Directory, bodyLimit: cfg.BodyLimit}
 	api.GET("/users", dir.list, bearer)
 	api.POST("/users", dir.create, bearer)
