@@ -95,7 +95,7 @@ func (r *flaskRun) users(ctx context.Context, snap ports.FlaskSnapshot) error {
 		if err := r.d.Users.Create(ctx, nu); err != nil {
 			return fmt.Errorf("user %d: %w", u.ID, err)
 		}
-		if err := r.remember(ctx, ports.LegacyUser, u.ID, nu.ID); err != nil {
+		if err := r.remember(ctx, ports.LegacyUser, u.ID, nu.ID()); err != nil {
 			return err
 		}
 		r.rep.Imported[ImportUsers]++
@@ -363,6 +363,16 @@ func (r *flaskRun) userAttributes(ctx context.Context, snap ports.FlaskSnapshot)
 		name, ok := r.perms[ua.AttributeID]
 		if reason == "" && !ok {
 			reason = fmt.Sprintf("attribute %d was not imported", ua.AttributeID)
+		}
+		if reason == "" {
+			// UMS gives direct grants to members only; the old service
+			// did not check.
+			switch _, err := r.d.Members.Get(ctx, orgID, userID); {
+			case errors.Is(err, domain.ErrMembershipNotFound):
+				reason = fmt.Sprintf("user %d is not a member of lab %d: direct grants go to members only", ua.UserID, ua.LabID)
+			case err != nil:
+				return err
+			}
 		}
 		if reason != "" {
 			r.rep.skip(ImportGrants, ua.ID, "%s", reason)

@@ -190,12 +190,14 @@ func (i *Importer) buildUser(ctx context.Context, in importedUser, seen map[stri
 	now := i.d.Clock.Now()
 	created := timeOr(in.CreatedAt, now)
 	changed := timeOr(in.PasswordChangedAt, created)
-	u := domain.NewUser(domain.NewUserParams{ID: i.d.IDs.NewID(), Email: email, Username: username,
-		FirstName: first, LastName: last, PasswordHash: in.PasswordHash, IsSystemAdmin: in.IsSystemAdmin,
-		Now: changed, PasswordMaxAge: i.d.Password.MaxAge})
-	u.IsActive, u.EmailVerified, u.MustChangePassword = in.IsActive, in.EmailVerified, in.MustChangePassword
-	u.FailedLoginCount, u.LockedUntil = max(in.FailedLoginCount, 0), utc(in.LockedUntil)
-	u.CreatedAt, u.UpdatedAt = created, timeOr(in.UpdatedAt, created)
+	u := domain.ImportedUser(domain.ImportParams{
+		NewUserParams: domain.NewUserParams{ID: i.d.IDs.NewID(), Email: email, Username: username,
+			FirstName: first, LastName: last, PasswordHash: in.PasswordHash, IsSystemAdmin: in.IsSystemAdmin,
+			EmailVerified: in.EmailVerified, Now: changed, PasswordMaxAge: i.d.Password.MaxAge},
+		IsActive: in.IsActive, MustChangePassword: in.MustChangePassword,
+		Lock:      domain.AccountLock{Until: utc(in.LockedUntil), Failures: in.FailedLoginCount},
+		CreatedAt: created, UpdatedAt: timeOr(in.UpdatedAt, created),
+	})
 	return u, "", nil
 }
 
@@ -254,7 +256,7 @@ func (i *Importer) ImportUsers(ctx context.Context, recs []UserRecord, dryRun bo
 		seen := map[string]bool{}
 		for _, r := range recs {
 			if existing, err := i.d.Users.ByLogin(ctx, strings.TrimSpace(r.Email)); err == nil && strings.Contains(r.Email, "@") &&
-				strings.EqualFold(existing.Username.String(), strings.TrimSpace(r.Username)) {
+				strings.EqualFold(existing.Username().String(), strings.TrimSpace(r.Username)) {
 				rep.Existing[ImportUsers]++
 				continue
 			} else if err != nil && !errors.Is(err, domain.ErrUserNotFound) {

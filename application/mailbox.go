@@ -3,6 +3,7 @@ package application
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -48,6 +49,7 @@ func NewMailbox(tokens ports.OneTimeTokenRepository, outbox ports.MailOutbox, co
 var linkPaths = map[domain.TokenPurpose]string{
 	domain.PurposePasswordReset: "/reset-password",
 	domain.PurposeEmailVerify:   "/verify-email",
+	domain.PurposeEmailChange:   "/verify-email",
 }
 
 // sendToken spends the user's earlier tokens of the purpose, issues a new
@@ -55,7 +57,7 @@ var linkPaths = map[domain.TokenPurpose]string{
 func (m *Mailbox) sendToken(ctx context.Context, u *domain.User, purpose domain.TokenPurpose, to, payload string) error {
 	now := m.clock.Now()
 	ttl, kind := m.cfg.ResetTTL, ports.MailPasswordReset
-	if purpose == domain.PurposeEmailVerify {
+	if purpose != domain.PurposePasswordReset {
 		ttl, kind = m.cfg.VerificationTTL, ports.MailVerifyEmail
 	}
 	raw := make([]byte, 32)
@@ -63,17 +65,17 @@ func (m *Mailbox) sendToken(ctx context.Context, u *domain.User, purpose domain.
 		return fmt.Errorf("token randomness: %w", err)
 	}
 	token := base64.RawURLEncoding.EncodeToString(raw)
-	if err := m.tokens.InvalidateForUser(ctx, u.ID, purpose, now); err != nil {
+	if err := m.tokens.InvalidateForUser(ctx, u.ID(), purpose, now); err != nil {
 		return err
 	}
 	if err := m.tokens.Create(ctx, domain.OneTimeToken{
-		ID: m.ids.NewID(), UserID: u.ID, Purpose: purpose, Hash: hashToken(token), Payload: payload,
+		ID: m.ids.NewID(), UserID: u.ID(), Purpose: purpose, Hash: hashToken(token), Payload: payload,
 		CreatedAt: now, ExpiresAt: now.Add(ttl),
 	}); err != nil {
 		return err
 	}
 	link := strings.TrimRight(m.cfg.LinkBase, "/") + linkPaths[purpose] + "?token=" + url.QueryEscape(token)
-	return m.queue(ctx, kind, to, ports.MailData{Username: u.Username.String(), Link: link, Token: token, ExpiresIn: ttl})
+	return m.queue(ctx, kind, to, ports.MailData{Username: u.Username().String(), Link: link, Token: token, ExpiresIn: ttl})
 }
 
 // notify queues a mail that carries no token.
@@ -89,13 +91,25 @@ func (m *Mailbox) queue(ctx context.Context, kind ports.MailKind, to string, dat
 	return m.outbox.Enqueue(ctx, m.ids.NewID(), mail, m.clock.Now())
 }
 
-// consume spends a mailed token; anything wrong with it is
-// domain.ErrInvalidToken.
-func (m *Mailbox) consume(ctx context.Context, purpose domain.TokenPurpose, token string) (domain.OneTimeToken, error) {
+// consume spends a mailed token of one of purposes; anything wrong with it
+// is domain.ErrInvalidToken.
+func (m *Mailbox) consume(ctx context.Context, token string, purposes ...domain.TokenPurpose) (domain.OneTimeToken, error) {
 	if token == "" || len(token) > maxRefreshTokenLen {
 		return domain.OneTimeToken{}, domain.ErrInvalidToken
 	}
-	return m.tokens.Consume(ctx, purpose, hashToken(token), m.clock.Now())
+	for _, p := range purposes {
+		t, err := m.tokens.Consume(ctx, p, hashToken(token), m.clock.Now())
+		if !errors.Is(err, domain.ErrInvalidToken) {
+			return t, err
+		}
+	}
+	return domain.OneTimeToken{}, domain.ErrInvalidToken
+}
+
+// void spends every unused token of the user with that purpose: the links
+// already mailed stop working.
+func (m *Mailbox) void(ctx context.Context, userID uuid.UUID, purpose domain.TokenPurpose) error {
+	return m.tokens.InvalidateForUser(ctx, userID, purpose, m.clock.Now())
 }
 
 // MailWorker drains the outbox: it claims due mail, sends it and records

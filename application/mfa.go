@@ -2,20 +2,64 @@ package application
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base32"
 	"fmt"
 	"io"
-	"strings"
+
+	"github.com/google/uuid"
 
 	"github.com/ums-project/ums/domain"
+	"github.com/ums-project/ums/ports"
 )
 
 // mfaSealLabel binds sealed TOTP secrets to their column.
 const mfaSealLabel = "users.mfa_secret"
 
-// recoveryCodeCount is how many single-use recovery codes a user gets.
-const recoveryCodeCount = 10
+// MFADeps are the ports of the second factor.
+type MFADeps struct {
+	Users       ports.UserRepository
+	Steps       ports.MFASteps
+	Recovery    ports.RecoveryCodes
+	TOTP        ports.TOTP
+	Box         ports.SecretBox
+	Tx          ports.TxManager
+	Audit       ports.AuditLog
+	Clock       ports.Clock
+	IDs         ports.IDGenerator
+	Random      io.Reader
+	Credentials *Credentials
+	Mailbox     *Mailbox
+	Revoker     *Revoker
+	Policy      *Policy
+	// Issuer names the service in authenticator apps.
+	Issuer string
+}
+
+// MFA is the TOTP second factor: enrolment, its check at sign-in, turning
+// it off, and an administrator's reset for a lost device.
+type MFA struct {
+	users    ports.UserRepository
+	steps    ports.MFASteps
+	recovery ports.RecoveryCodes
+	totp     ports.TOTP
+	box      ports.SecretBox
+	tx       ports.TxManager
+	audit    ports.AuditLog
+	clock    ports.Clock
+	ids      ports.IDGenerator
+	random   io.Reader
+	creds    *Credentials
+	mailbox  *Mailbox
+	revoker  *Revoker
+	policy   *Policy
+	issuer   string
+}
+
+// NewMFA wires the second factor.
+func NewMFA(d MFADeps) *MFA {
+	return &MFA{users: d.Users, steps: d.Steps, recovery: d.Recovery, totp: d.TOTP, box: d.Box, tx: d.Tx,
+		audit: d.Audit, clock: d.Clock, ids: d.IDs, random: d.Random, creds: d.Credentials, mailbox: d.Mailbox,
+		revoker: d.Revoker, policy: d.Policy, issuer: d.Issuer}
+}
 
 // TOTPSetup is what an authenticator app needs.
 type TOTPSetup struct {
@@ -23,30 +67,38 @@ type TOTPSetup struct {
 	OTPAuthURI string
 }
 
-// SetupTOTP makes a new TOTP secret for the caller, kept sealed and
-// pending until ActivateTOTP proves the app has it.
-func (a *Auth) SetupTOTP(ctx context.Context, p domain.Principal) (TOTPSetup, error) {
-	u, err := a.principalUser(ctx, p)
+// Setup makes a new TOTP secret for the caller, kept sealed and pending
+// until Activate proves the app has it. It needs the password: a leaked
+// access token alone must not be able to put a second factor the owner
+// does not hold on the account.
+func (m *MFA) Setup(ctx context.Context, p domain.Principal, password string) (TOTPSetup, error) {
+	u, err := loadPrincipal(ctx, m.users, p)
 	if err != nil {
 		return TOTPSetup{}, err
 	}
-	if u.MFAEnabled {
+	if u.MFAEnabled() {
 		return TOTPSetup{}, domain.ErrMFAAlreadyEnabled
 	}
-	secret, uri, err := a.TOTP.Generate(a.cfg.MFAIssuer, u.Email.String())
+	if err := m.creds.Confirm(ctx, u, password, "password", nil); err != nil {
+		return TOTPSetup{}, err
+	}
+	secret, uri, err := m.totp.Generate(m.issuer, u.Email().String())
 	if err != nil {
 		return TOTPSetup{}, fmt.Errorf("generate totp secret: %w", err)
 	}
-	sealed, err := a.Box.Seal([]byte(secret), mfaSealLabel)
+	sealed, err := m.box.Seal([]byte(secret), mfaSealLabel)
 	if err != nil {
 		return TOTPSetup{}, fmt.Errorf("seal totp secret: %w", err)
 	}
-	u.MFASecretSealed, u.UpdatedAt = sealed, a.Clock.Now()
-	err = a.Tx.WithinTx(ctx, func(ctx context.Context) error {
-		if err := a.Users.Update(ctx, u); err != nil {
+	now := m.clock.Now()
+	if err := u.StartMFASetup(sealed, now); err != nil {
+		return TOTPSetup{}, err
+	}
+	err = m.tx.WithinTx(ctx, func(ctx context.Context) error {
+		if err := m.users.SetPendingMFASecret(ctx, u.ID(), sealed, now); err != nil {
 			return err
 		}
-		return a.auditUser(ctx, u, domain.ActionMFASetup, nil)
+		return m.record(ctx, u.ID(), u.ID(), domain.ActionMFASetup, nil)
 	})
 	if err != nil {
 		return TOTPSetup{}, err
@@ -54,36 +106,39 @@ func (a *Auth) SetupTOTP(ctx context.Context, p domain.Principal) (TOTPSetup, er
 	return TOTPSetup{Secret: secret, OTPAuthURI: uri}, nil
 }
 
-// ActivateTOTP turns multi-factor login on once code proves the app holds
-// the pending secret, and returns the recovery codes, shown only now.
-func (a *Auth) ActivateTOTP(ctx context.Context, p domain.Principal, code string) ([]string, error) {
-	u, err := a.principalUser(ctx, p)
+// Activate turns multi-factor login on once code proves the app holds the
+// pending secret, mails the owner a notice, and returns the recovery
+// codes, shown only now.
+func (m *MFA) Activate(ctx context.Context, p domain.Principal, code string) ([]string, error) {
+	u, err := loadPrincipal(ctx, m.users, p)
 	if err != nil {
 		return nil, err
 	}
-	if u.MFAEnabled {
-		return nil, domain.ErrMFAAlreadyEnabled
-	}
-	if len(u.MFASecretSealed) == 0 {
-		return nil, domain.ErrMFANotSetUp
-	}
-	if err := a.checkTOTP(ctx, u, code); err != nil {
-		return nil, err
-	}
-	codes, hashes, err := a.newRecoveryCodes()
+	now := m.clock.Now()
+	act, err := u.EnableMFA(now)
 	if err != nil {
 		return nil, err
 	}
-	now := a.Clock.Now()
-	u.MFAEnabled, u.UpdatedAt = true, now
-	err = a.Tx.WithinTx(ctx, func(ctx context.Context) error {
-		if err := a.Users.Update(ctx, u); err != nil {
+	if err := m.checkTOTP(ctx, u, code); err != nil {
+		return nil, err
+	}
+	codes, hashes, err := newRecoveryCodes(m.random)
+	if err != nil {
+		return nil, err
+	}
+	err = m.tx.WithinTx(ctx, func(ctx context.Context) error {
+		// Guarded by the secret the code was checked against: a setup
+		// that replaced it meanwhile turns nothing on.
+		if err := m.users.EnableMFA(ctx, u.ID(), act); err != nil {
 			return err
 		}
-		if err := a.Recovery.Replace(ctx, u.ID, hashes, now); err != nil {
+		if err := m.recovery.Replace(ctx, u.ID(), hashes, now); err != nil {
 			return err
 		}
-		return a.auditUser(ctx, u, domain.ActionMFAEnabled, nil)
+		if err := m.mailbox.notify(ctx, ports.MailMFAEnabled, u.Email().String(), ports.MailData{Username: u.Username().String()}); err != nil {
+			return err
+		}
+		return m.record(ctx, u.ID(), u.ID(), domain.ActionMFAEnabled, nil)
 	})
 	if err != nil {
 		return nil, err
@@ -91,121 +146,76 @@ func (a *Auth) ActivateTOTP(ctx context.Context, p domain.Principal, code string
 	return codes, nil
 }
 
-// DisableTOTP turns multi-factor login off; it needs the password and a
-// current code (or a recovery code), so a stolen session alone cannot.
-func (a *Auth) DisableTOTP(ctx context.Context, p domain.Principal, password, code string) error {
-	u, err := a.principalUser(ctx, p)
+// Disable turns multi-factor login off; it needs the password and a
+// current code (or a recovery code), checked under one reservation of the
+// login throttle so wrong codes lock exactly as at sign-in.
+func (m *MFA) Disable(ctx context.Context, p domain.Principal, password, code string) error {
+	u, err := loadPrincipal(ctx, m.users, p)
 	if err != nil {
 		return err
 	}
-	if !u.MFAEnabled {
+	if !u.MFAEnabled() {
 		return domain.ErrMFANotEnabled
 	}
-	if err := a.confirmPassword(ctx, u, password, "password"); err != nil {
+	if err := m.creds.Confirm(ctx, u, password, "password", func(ctx context.Context) error {
+		return m.CheckSecondFactor(ctx, u, code)
+	}); err != nil {
 		return err
 	}
-	if err := a.checkSecondFactor(ctx, u, code); err != nil {
-		if _, ferr := a.Throttle.Fail(ctx, throttleKey(u, ""), a.Clock.Now()); ferr != nil {
-			return fmt.Errorf("login throttle: %w", ferr)
-		}
+	return m.turnOff(ctx, u, u.ID(), domain.ActionMFADisabled, uuid.Nil)
+}
+
+// Reset turns a user's second factor off for a system administrator (the
+// owner lost the device): every session of the user ends, and the owner
+// is told by mail.
+func (m *MFA) Reset(ctx context.Context, p domain.Principal, userID uuid.UUID) error {
+	c, err := m.policy.RequireSystemAdmin(ctx, p)
+	if err != nil {
 		return err
 	}
-	now := a.Clock.Now()
-	u.MFAEnabled, u.MFASecretSealed, u.UpdatedAt = false, nil, now
-	return a.Tx.WithinTx(ctx, func(ctx context.Context) error {
-		if err := a.Users.Update(ctx, u); err != nil {
+	u, err := m.users.ByID(ctx, userID)
+	if err != nil {
+		return err
+	}
+	return m.turnOff(ctx, u, c.ID(), domain.ActionMFAReset, userID)
+}
+
+// turnOff disables u's second factor as actor; with endSessionsOf set
+// (an administrator's reset) that user's sessions end too.
+func (m *MFA) turnOff(ctx context.Context, u *domain.User, actor uuid.UUID, action string, endSessionsOf uuid.UUID) error {
+	now := m.clock.Now()
+	if err := u.DisableMFA(now); err != nil {
+		return err
+	}
+	var revoked []uuid.UUID
+	err := m.tx.WithinTx(ctx, func(ctx context.Context) error {
+		if err := m.users.DisableMFA(ctx, u.ID(), now); err != nil {
 			return err
 		}
-		if err := a.Recovery.Replace(ctx, u.ID, nil, now); err != nil {
+		if err := m.recovery.Replace(ctx, u.ID(), nil, now); err != nil {
 			return err
 		}
-		return a.auditUser(ctx, u, domain.ActionMFADisabled, nil)
+		details := map[string]any(nil)
+		if endSessionsOf != uuid.Nil {
+			var err error
+			if revoked, err = m.revoker.EndUserSessions(ctx, endSessionsOf, uuid.Nil, domain.RevokeByAdmin, now); err != nil {
+				return err
+			}
+			details = map[string]any{"sessions_revoked": len(revoked)}
+		}
+		if err := m.mailbox.notify(ctx, ports.MailMFADisabled, u.Email().String(), ports.MailData{Username: u.Username().String()}); err != nil {
+			return err
+		}
+		return m.record(ctx, actor, u.ID(), action, details)
 	})
-}
-
-// checkSecondFactor accepts a TOTP code of a step not used before, or an
-// unused recovery code (spent by this call).
-func (a *Auth) checkSecondFactor(ctx context.Context, u *domain.User, code string) error {
-	code = normalizedCode(code)
-	if len(code) == 6 {
-		return a.checkTOTP(ctx, u, code)
-	}
-	if len(code) != recoveryCodeLen {
-		return domain.ErrInvalidMFACode
-	}
-	ok, err := a.Recovery.Use(ctx, u.ID, hashRecoveryCode(code), a.Clock.Now())
 	if err != nil {
 		return err
 	}
-	if !ok {
-		return domain.ErrInvalidMFACode
-	}
-	left, err := a.Recovery.Remaining(ctx, u.ID)
-	if err != nil {
-		return err
-	}
-	return a.auditUser(ctx, u, domain.ActionRecoveryCodeUsed, map[string]any{"remaining": left})
+	return m.revoker.Announce(ctx, revoked, now)
 }
 
-func (a *Auth) checkTOTP(ctx context.Context, u *domain.User, code string) error {
-	secret, err := a.Box.Open(u.MFASecretSealed, mfaSealLabel)
-	if err != nil {
-		return fmt.Errorf("open totp secret of user %s: %w", u.ID, err)
-	}
-	step, ok := a.TOTP.Validate(string(secret), normalizedCode(code), a.Clock.Now())
-	if !ok {
-		return domain.ErrInvalidMFACode
-	}
-	// A code is good once: its step must be newer than the last one used.
-	fresh, err := a.MFASteps.AdvanceMFAStep(ctx, u.ID, step)
-	if err != nil {
-		return err
-	}
-	if !fresh {
-		return domain.ErrInvalidMFACode
-	}
-	return nil
-}
-
-// recoveryCodeLen is the length of a recovery code without its dash: 10
-// base32 characters, 50 bits.
-const recoveryCodeLen = 10
-
-var recoveryEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
-
-func (a *Auth) newRecoveryCodes() (codes []string, hashes [][]byte, err error) {
-	for i := 0; i < recoveryCodeCount; i++ {
-		b := make([]byte, 7)
-		if _, err := io.ReadFull(a.Random, b); err != nil {
-			return nil, nil, fmt.Errorf("recovery code randomness: %w", err)
-		}
-		c := strings.ToLower(recoveryEncoding.EncodeToString(b)[:recoveryCodeLen])
-		codes = append(codes, c[:5]+"-"+c[5:])
-		hashes = append(hashes, hashRecoveryCode(c))
-	}
-	return codes, hashes, nil
-}
-
-// hashRecoveryCode hashes a normalised code. SHA-256 suffices: the codes
-// are random, not chosen by people.
-func hashRecoveryCode(code string) []byte {
-	sum := sha256.Sum256([]byte(strings.ToLower(normalizedCode(code))))
-	return sum[:]
-}
-
-func (a *Auth) principalUser(ctx context.Context, p domain.Principal) (*domain.User, error) {
-	u, err := a.Users.ByID(ctx, p.UserID)
-	if err != nil {
-		if domain.KindOf(err) == domain.KindNotFound {
-			return nil, domain.ErrInvalidToken
-		}
-		return nil, err
-	}
-	return u, nil
-}
-
-func (a *Auth) auditUser(ctx context.Context, u *domain.User, action string, details map[string]any) error {
-	ev := domain.NewAuditEvent(ctx, a.IDs.NewID(), a.Clock.Now(), action, domain.OutcomeSuccess)
-	ev.ActorID, ev.TargetType, ev.TargetID, ev.Details = &u.ID, "user", u.ID.String(), details
-	return a.Audit.Record(ctx, ev)
+func (m *MFA) record(ctx context.Context, actor, target uuid.UUID, action string, details map[string]any) error {
+	ev := domain.NewAuditEvent(ctx, m.ids.NewID(), m.clock.Now(), action, domain.OutcomeSuccess)
+	ev.ActorID, ev.TargetType, ev.TargetID, ev.Details = &actor, "user", target.String(), details
+	return m.audit.Record(ctx, ev)
 }

@@ -49,7 +49,7 @@ func (s *Orgs) List(ctx context.Context, p domain.Principal, q string, page port
 	}
 	f := ports.OrgFilter{Q: q}
 	if !c.SystemAdmin {
-		f.MemberID = &c.User.ID
+		f.MemberID = ptr(c.ID())
 	}
 	list, next, err := s.orgs.List(ctx, f, page)
 	if err != nil || c.SystemAdmin {
@@ -107,47 +107,25 @@ func (s *Orgs) Get(ctx context.Context, p domain.Principal, id uuid.UUID) (domai
 	return o, err
 }
 
-// Update changes an organization's fields (system admins only).
+// Update changes an organization's fields (system admins only), writing
+// only the fields that change.
 func (s *Orgs) Update(ctx context.Context, p domain.Principal, id uuid.UUID, in OrgInput) (domain.Organization, error) {
 	c, o, _, err := s.policy.Org(ctx, p, id, OrgUpdate)
 	if err != nil {
 		return domain.Organization{}, err
 	}
-	var fields []domain.FieldError
-	var changed []string
-	if in.Name != nil {
-		v, fe := domain.ParseOrgName("name", *in.Name)
-		if fe != nil {
-			fields = append(fields, *fe)
-		}
-		o.Name, changed = v, append(changed, "name")
+	ch, err := o.Change(in.Name, in.Slug, in.Description, in.IsActive, s.clock.Now())
+	if err != nil {
+		return domain.Organization{}, err
 	}
-	if in.Slug != nil {
-		v, fe := domain.ParseSlug("slug", *in.Slug)
-		if fe != nil {
-			fields = append(fields, *fe)
-		}
-		o.Slug, changed = v, append(changed, "slug")
-	}
-	if in.Description != nil {
-		v, fe := domain.ParseDescription("description", *in.Description)
-		if fe != nil {
-			fields = append(fields, *fe)
-		}
-		o.Description, changed = v, append(changed, "description")
-	}
-	if in.IsActive != nil {
-		o.IsActive, changed = *in.IsActive, append(changed, "is_active")
-	}
-	if len(fields) > 0 {
-		return domain.Organization{}, domain.Invalid(fields...)
-	}
-	o.UpdatedAt = s.clock.Now()
 	err = s.tx.WithinTx(ctx, func(ctx context.Context) error {
-		if err := s.orgs.Update(ctx, o); err != nil {
+		if err := s.orgs.Update(ctx, id, ch); err != nil {
 			return err
 		}
-		return s.record(ctx, c, domain.ActionOrgUpdated, "organization", o.ID.String(), &o.ID, map[string]any{"fields": changed})
+		if o, err = s.orgs.ByID(ctx, id); err != nil {
+			return err
+		}
+		return s.record(ctx, c, domain.ActionOrgUpdated, "organization", id.String(), &id, map[string]any{"fields": ch.Fields})
 	})
 	return o, err
 }
@@ -160,12 +138,16 @@ func (s *Orgs) Deactivate(ctx context.Context, p domain.Principal, id uuid.UUID)
 	if err != nil {
 		return err
 	}
-	o.IsActive, o.UpdatedAt = false, s.clock.Now()
+	off := false
+	ch, err := o.Change(nil, nil, nil, &off, s.clock.Now())
+	if err != nil {
+		return err
+	}
 	return s.tx.WithinTx(ctx, func(ctx context.Context) error {
-		if err := s.orgs.Update(ctx, o); err != nil {
+		if err := s.orgs.Update(ctx, id, ch); err != nil {
 			return err
 		}
-		return s.record(ctx, c, domain.ActionOrgDeactivated, "organization", o.ID.String(), &o.ID, nil)
+		return s.record(ctx, c, domain.ActionOrgDeactivated, "organization", id.String(), &id, nil)
 	})
 }
 
@@ -205,7 +187,8 @@ func (s *Orgs) AddMember(ctx context.Context, p domain.Principal, orgID, userID 
 }
 
 // SetMemberRole changes a member's role. The last admin cannot be demoted
-// and nobody raises their own role.
+// and nobody raises their own role; the role is written only while it is
+// still the one those rules judged.
 func (s *Orgs) SetMemberRole(ctx context.Context, p domain.Principal, orgID, userID uuid.UUID, roleName string) (domain.Membership, error) {
 	c, _, _, err := s.policy.Org(ctx, p, orgID, MembersManage)
 	if err != nil {
@@ -221,16 +204,17 @@ func (s *Orgs) SetMemberRole(ctx context.Context, p domain.Principal, orgID, use
 		if err != nil {
 			return err
 		}
-		if userID == c.User.ID && role.Above(m.Role) && !c.SystemAdmin {
-			return domain.ErrOwnRoleUpgrade
+		losesAdmin, err := m.CheckRoleChange(role, c.ID(), c.SystemAdmin)
+		if err != nil {
+			return err
 		}
-		if m.Role == domain.RoleAdmin && role != domain.RoleAdmin {
+		if losesAdmin {
 			if err := s.keepAnAdmin(ctx, orgID); err != nil {
 				return err
 			}
 		}
 		now := s.clock.Now()
-		if err := s.members.SetRole(ctx, orgID, userID, role, now); err != nil {
+		if err := s.members.SetRole(ctx, orgID, userID, m.Role, role, now); err != nil {
 			return err
 		}
 		m.Role, m.UpdatedAt = role, now
@@ -241,17 +225,18 @@ func (s *Orgs) SetMemberRole(ctx context.Context, p domain.Principal, orgID, use
 }
 
 // RemoveMember takes a user out of the organization, never its last admin.
+// The user's direct grants there end with the membership.
 func (s *Orgs) RemoveMember(ctx context.Context, p domain.Principal, orgID, userID uuid.UUID) error {
 	c, _, _, err := s.policy.Org(ctx, p, orgID, MembersManage)
 	if err != nil {
 		return err
 	}
 	return s.tx.WithinTx(ctx, func(ctx context.Context) error {
-		m, err := s.members.Get(ctx, orgID, userID)
+		m, err := s.members.Lock(ctx, orgID, userID)
 		if err != nil {
 			return err
 		}
-		if m.Role == domain.RoleAdmin {
+		if m.RemovalLosesAdmin() {
 			if err := s.keepAnAdmin(ctx, orgID); err != nil {
 				return err
 			}
@@ -259,7 +244,11 @@ func (s *Orgs) RemoveMember(ctx context.Context, p domain.Principal, orgID, user
 		if err := s.members.Remove(ctx, orgID, userID); err != nil {
 			return err
 		}
-		return s.record(ctx, c, domain.ActionMemberRemoved, "user", userID.String(), &orgID, nil)
+		grants, err := s.perms.DeleteUserGrants(ctx, orgID, userID)
+		if err != nil {
+			return err
+		}
+		return s.record(ctx, c, domain.ActionMemberRemoved, "user", userID.String(), &orgID, map[string]any{"grants_removed": grants})
 	})
 }
 
@@ -271,10 +260,7 @@ func (s *Orgs) keepAnAdmin(ctx context.Context, orgID uuid.UUID) error {
 	if err != nil {
 		return err
 	}
-	if n <= 1 {
-		return domain.ErrLastOrgAdmin
-	}
-	return nil
+	return domain.KeepOrgAdmin(n)
 }
 
 // RolePermissions returns the permissions a role has in the organization
@@ -317,7 +303,10 @@ type GrantInput struct {
 	ExpiresAt  *time.Time
 }
 
-// AddGrant gives a user one permission in the organization directly.
+// AddGrant gives a member one permission in the organization directly.
+// A grant goes to members only: the membership is locked while the grant
+// is written, so a concurrent removal (which deletes the member's grants)
+// cannot leave it behind.
 func (s *Orgs) AddGrant(ctx context.Context, p domain.Principal, orgID uuid.UUID, in GrantInput) (domain.Grant, error) {
 	c, _, _, err := s.policy.Org(ctx, p, orgID, GrantsManage)
 	if err != nil {
@@ -332,17 +321,19 @@ func (s *Orgs) AddGrant(ctx context.Context, p domain.Principal, orgID uuid.UUID
 	if in.ExpiresAt != nil && !in.ExpiresAt.After(now) {
 		fields = append(fields, domain.FieldError{Field: "expires_at", Code: "in_the_past", Message: "must be in the future"})
 	}
-	if _, err := s.users.ByID(ctx, in.UserID); errors.Is(err, domain.ErrUserNotFound) {
-		fields = append(fields, domain.FieldError{Field: "user_id", Code: "unknown_user", Message: "no such user"})
-	} else if err != nil {
-		return domain.Grant{}, err
-	}
 	if len(fields) > 0 {
 		return domain.Grant{}, domain.Invalid(fields...)
 	}
 	g := domain.Grant{ID: s.ids.NewID(), OrgID: orgID, UserID: in.UserID, Permission: name, IsActive: true,
-		ExpiresAt: in.ExpiresAt, GrantedBy: &c.User.ID, CreatedAt: now}
+		ExpiresAt: in.ExpiresAt, GrantedBy: ptr(c.ID()), CreatedAt: now}
 	err = s.tx.WithinTx(ctx, func(ctx context.Context) error {
+		if _, err := s.members.Lock(ctx, orgID, in.UserID); err != nil {
+			if errors.Is(err, domain.ErrMembershipNotFound) {
+				return domain.Invalid(domain.FieldError{Field: "user_id", Code: "not_a_member",
+					Message: "direct grants go to members of the organization only"})
+			}
+			return err
+		}
 		if err := s.perms.AddGrant(ctx, g); err != nil {
 			if errors.Is(err, domain.ErrPermissionNotFound) {
 				return domain.Invalid(domain.FieldError{Field: "permission", Code: "unknown_permission", Message: "no such permission in the catalog"})
@@ -370,14 +361,15 @@ func (s *Orgs) DeleteGrant(ctx context.Context, p domain.Principal, orgID, grant
 }
 
 func (s *Orgs) record(ctx context.Context, c Caller, action, targetType, targetID string, orgID *uuid.UUID, details map[string]any) error {
-	return recordAudit(ctx, s.audit, s.ids, s.clock, c, action, targetType, targetID, orgID, details)
+	return recordAudit(ctx, s.audit, s.ids, s.clock, c.ID(), action, targetType, targetID, orgID, details)
 }
 
-func recordAudit(ctx context.Context, audit ports.AuditLog, ids ports.IDGenerator, clock ports.Clock, c Caller,
+// recordAudit records a successful action of actor.
+func recordAudit(ctx context.Context, audit ports.AuditLog, ids ports.IDGenerator, clock ports.Clock, actor uuid.UUID,
 	action, targetType, targetID string, orgID *uuid.UUID, details map[string]any,
 ) error {
 	ev := domain.NewAuditEvent(ctx, ids.NewID(), clock.Now(), action, domain.OutcomeSuccess)
-	ev.ActorID, ev.TargetType, ev.TargetID, ev.OrgID, ev.Details = &c.User.ID, targetType, targetID, orgID, details
+	ev.ActorID, ev.TargetType, ev.TargetID, ev.OrgID, ev.Details = &actor, targetType, targetID, orgID, details
 	return audit.Record(ctx, ev)
 }
 

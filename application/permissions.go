@@ -73,7 +73,7 @@ func (s *Permissions) Create(ctx context.Context, p domain.Principal, in Permiss
 		if err := s.perms.Create(ctx, perm); err != nil {
 			return err
 		}
-		return recordAudit(ctx, s.audit, s.ids, s.clock, c, domain.ActionPermissionCreated, "permission", name, nil, nil)
+		return recordAudit(ctx, s.audit, s.ids, s.clock, c.ID(), domain.ActionPermissionCreated, "permission", name, nil, nil)
 	})
 	return perm, err
 }
@@ -89,7 +89,7 @@ func (s *Permissions) Deactivate(ctx context.Context, p domain.Principal, name s
 		if err := s.perms.SetActive(ctx, name, false, s.clock.Now()); err != nil {
 			return err
 		}
-		return recordAudit(ctx, s.audit, s.ids, s.clock, c, domain.ActionPermissionDisabled, "permission", name, nil, nil)
+		return recordAudit(ctx, s.audit, s.ids, s.clock, c.ID(), domain.ActionPermissionDisabled, "permission", name, nil, nil)
 	})
 }
 
@@ -113,7 +113,7 @@ func (s *Permissions) SetGlobalRolePermissions(ctx context.Context, p domain.Pri
 		return nil, err
 	}
 	return setRolePermissions(ctx, s.tx, s.perms, s.ids, s.clock, nil, roleName, names, func(ctx context.Context, role domain.Role, set []string) error {
-		return recordAudit(ctx, s.audit, s.ids, s.clock, c, domain.ActionRolePermissionsSet, "role", string(role), nil,
+		return recordAudit(ctx, s.audit, s.ids, s.clock, c.ID(), domain.ActionRolePermissionsSet, "role", string(role), nil,
 			map[string]any{"permissions": set, "scope": "global"})
 	})
 }

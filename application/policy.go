@@ -14,28 +14,19 @@ import (
 // see answers 404 (its existence must not leak across tenants); one it can
 // see but not change answers 403.
 
-// orgLevel is how much a caller counts for in one organization.
+// orgLevel is how much a caller counts for in one organization: a role's
+// rank (domain.Role.Rank, 0 for none) or, above every role, a system
+// administrator.
 type orgLevel int
 
-const (
-	levelStranger orgLevel = iota
-	levelViewer
-	levelMember
-	levelOrgAdmin
-	levelSystemAdmin
+var (
+	levelStranger    = levelOf("")
+	levelViewer      = levelOf(domain.RoleViewer)
+	levelOrgAdmin    = levelOf(domain.RoleAdmin)
+	levelSystemAdmin = levelOrgAdmin + 1
 )
 
-func levelOf(role domain.Role) orgLevel {
-	switch role {
-	case domain.RoleAdmin:
-		return levelOrgAdmin
-	case domain.RoleMember:
-		return levelMember
-	case domain.RoleViewer:
-		return levelViewer
-	}
-	return levelStranger
-}
+func levelOf(role domain.Role) orgLevel { return orgLevel(role.Rank()) }
 
 // OrgAction is something done to or inside an organization.
 type OrgAction string
@@ -74,6 +65,9 @@ type Caller struct {
 	SystemAdmin bool
 }
 
+// ID is the caller's user id.
+func (c Caller) ID() uuid.UUID { return c.User.ID() }
+
 // Policy decides who may do what.
 type Policy struct {
 	users   ports.UserRepository
@@ -96,10 +90,10 @@ func (pl *Policy) Caller(ctx context.Context, p domain.Principal) (Caller, error
 		}
 		return Caller{}, err
 	}
-	if !u.IsActive {
+	if !u.IsActive() {
 		return Caller{}, domain.ErrInvalidToken
 	}
-	return Caller{User: u, SystemAdmin: u.IsSystemAdmin}, nil
+	return Caller{User: u, SystemAdmin: u.IsSystemAdmin()}, nil
 }
 
 // RequireSystemAdmin lets only system administrators through.
@@ -109,7 +103,7 @@ func (pl *Policy) RequireSystemAdmin(ctx context.Context, p domain.Principal) (C
 		return Caller{}, err
 	}
 	if !c.SystemAdmin {
-		return Caller{}, ErrAdminRequired
+		return Caller{}, domain.ErrAdminRequired
 	}
 	return c, nil
 }
@@ -126,7 +120,7 @@ func (pl *Policy) Org(ctx context.Context, p domain.Principal, orgID uuid.UUID, 
 		return Caller{}, domain.Organization{}, "", err
 	}
 	var role domain.Role
-	m, err := pl.members.Get(ctx, orgID, c.User.ID)
+	m, err := pl.members.Get(ctx, orgID, c.User.ID())
 	switch {
 	case err == nil:
 		role = m.Role

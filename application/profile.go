@@ -42,55 +42,30 @@ func (p *Profiles) Me(ctx context.Context, userID uuid.UUID) (*domain.User, erro
 }
 
 // Update changes the caller's profile fields, audited with the names (not
-// the values) of the fields changed.
+// the values) of the fields changed. Only the names are written, so a
+// concurrent change of anything else about the account stays.
 func (p *Profiles) Update(ctx context.Context, userID uuid.UUID, in ProfileInput) (*domain.User, error) {
-	var (
-		fields  []domain.FieldError
-		changed []string
-		first   string
-		last    string
-	)
-	if in.FirstName != nil {
-		v, fe := domain.ParsePersonName("first_name", *in.FirstName)
-		if fe != nil {
-			fields = append(fields, *fe)
-		}
-		first = v
-	}
-	if in.LastName != nil {
-		v, fe := domain.ParsePersonName("last_name", *in.LastName)
-		if fe != nil {
-			fields = append(fields, *fe)
-		}
-		last = v
-	}
-	if len(fields) > 0 {
-		return nil, domain.Invalid(fields...)
-	}
 	var out *domain.User
 	err := p.tx.WithinTx(ctx, func(ctx context.Context) error {
 		u, err := p.Me(ctx, userID)
 		if err != nil {
 			return err
 		}
-		if in.FirstName != nil && u.FirstName != first {
-			u.FirstName, changed = first, append(changed, "first_name")
-		}
-		if in.LastName != nil && u.LastName != last {
-			u.LastName, changed = last, append(changed, "last_name")
+		now := p.clock.Now()
+		ch, err := u.ChangeProfile(in.FirstName, in.LastName, now)
+		if err != nil {
+			return err
 		}
 		out = u
-		if len(changed) == 0 {
+		if ch.Empty() {
 			return nil
 		}
-		now := p.clock.Now()
-		u.UpdatedAt = now
-		if err := p.users.Update(ctx, u); err != nil {
+		if err := p.users.SetProfile(ctx, u.ID(), ch); err != nil {
 			return err
 		}
 		ev := domain.NewAuditEvent(ctx, p.ids.NewID(), now, domain.ActionProfileUpdated, domain.OutcomeSuccess)
-		ev.ActorID, ev.TargetType, ev.TargetID = &u.ID, "user", u.ID.String()
-		ev.Details = map[string]any{"fields": changed}
+		ev.ActorID, ev.TargetType, ev.TargetID = ptr(u.ID()), "user", u.ID().String()
+		ev.Details = map[string]any{"fields": ch.Fields}
 		return p.audit.Record(ctx, ev)
 	})
 	if err != nil {

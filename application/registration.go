@@ -85,16 +85,17 @@ func (r *Registration) build(ctx context.Context, in RegisterInput, admin bool, 
 	p.IsSystemAdmin = admin
 	p.Now = r.clock.Now()
 	p.PasswordMaxAge = r.cfg.MaxAge
-	u := domain.NewUser(p)
 	// The operator vouches for the address of an administrator made at
-	// the CLI, where no mail may be set up yet.
-	u.EmailVerified = admin || actor != nil
+	// the CLI, where no mail may be set up yet, as does an administrator
+	// creating a user.
+	p.EmailVerified = admin || actor != nil
+	u := domain.NewUser(p)
 	err = r.tx.WithinTx(ctx, func(ctx context.Context) error {
 		if err := r.users.Create(ctx, u); err != nil {
 			return err
 		}
 		if !admin && actor == nil && r.mailbox != nil {
-			if err := r.mailbox.sendToken(ctx, u, domain.PurposeEmailVerify, u.Email.String(), u.Email.String()); err != nil {
+			if err := r.mailbox.sendToken(ctx, u, domain.PurposeEmailVerify, u.Email().String(), u.Email().String()); err != nil {
 				return err
 			}
 		}
@@ -105,9 +106,9 @@ func (r *Registration) build(ctx context.Context, in RegisterInput, admin bool, 
 		case !admin:
 			// A sign-up is the user's own act; an admin is created by the
 			// operator at the CLI, which has no user id.
-			ev.ActorID = &u.ID
+			ev.ActorID = ptr(u.ID())
 		}
-		ev.TargetType, ev.TargetID = "user", u.ID.String()
+		ev.TargetType, ev.TargetID = "user", u.ID().String()
 		return r.audit.Record(ctx, ev)
 	})
 	if err != nil {

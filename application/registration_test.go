@@ -67,14 +67,14 @@ func (f fakeUsers) Create(ctx context.Context, u *domain.User) error {
 	defer f.db.mu.Unlock()
 	f.db.createInTx = append(f.db.createInTx, inTx(ctx))
 	for _, o := range f.db.users {
-		if o.Email == u.Email {
+		if o.Email() == u.Email() {
 			return fmt.Errorf("insert user: %w", domain.ErrEmailTaken)
 		}
-		if o.Username.Normalized() == u.Username.Normalized() {
+		if o.Username().Normalized() == u.Username().Normalized() {
 			return fmt.Errorf("insert user: %w", domain.ErrUsernameTaken)
 		}
 	}
-	f.db.users[u.ID] = *u
+	f.db.users[u.ID()] = *u
 	return nil
 }
 
@@ -93,21 +93,11 @@ func (f fakeUsers) ByLogin(_ context.Context, login string) (*domain.User, error
 	defer f.db.mu.Unlock()
 	login = strings.ToLower(strings.TrimSpace(login))
 	for _, u := range f.db.users {
-		if u.Email.String() == login || u.Username.Normalized() == login {
+		if u.Email().String() == login || u.Username().Normalized() == login {
 			return &u, nil
 		}
 	}
 	return nil, domain.ErrUserNotFound
-}
-
-func (f fakeUsers) Update(_ context.Context, u *domain.User) error {
-	f.db.mu.Lock()
-	defer f.db.mu.Unlock()
-	if _, ok := f.db.users[u.ID]; !ok {
-		return domain.ErrUserNotFound
-	}
-	f.db.users[u.ID] = *u
-	return nil
 }
 
 // fakeAudit implements ports.AuditLog over memDB.
@@ -147,6 +137,8 @@ func (h *fakeHasher) Hash(_ context.Context, password string) (string, error) {
 func (h *fakeHasher) Verify(context.Context, string, string) (bool, bool, error) {
 	return false, false, errors.New("not used by registration")
 }
+
+func (h *fakeHasher) CurrentPrefix() string { return "$fake$v=1$" }
 
 func (h *fakeHasher) calls() int {
 	h.mu.Lock()
@@ -236,17 +228,17 @@ func TestRegister(t *testing.T) {
 		u, err := f.reg.Register(context.Background(), validInput())
 		require.NoError(t, err)
 
-		assert.Equal(t, "ada.lovelace@example.com", u.Email.String())
-		assert.Equal(t, "AdaL", u.Username.String())
-		assert.Equal(t, "Ada", u.FirstName)
-		assert.Equal(t, "Lovelace", u.LastName)
-		assert.True(t, u.IsActive)
-		assert.False(t, u.IsSystemAdmin)
-		assert.False(t, u.EmailVerified)
-		assert.Equal(t, testNow, u.CreatedAt)
-		assert.Equal(t, testNow, u.PasswordChangedAt)
-		assert.Nil(t, u.PasswordExpiresAt)
-		assert.NotEqual(t, uuid.Nil, u.ID)
+		assert.Equal(t, "ada.lovelace@example.com", u.Email().String())
+		assert.Equal(t, "AdaL", u.Username().String())
+		assert.Equal(t, "Ada", u.FirstName())
+		assert.Equal(t, "Lovelace", u.LastName())
+		assert.True(t, u.IsActive())
+		assert.False(t, u.IsSystemAdmin())
+		assert.False(t, u.EmailVerified())
+		assert.Equal(t, testNow, u.CreatedAt())
+		assert.Equal(t, testNow, u.PasswordChangedAt())
+		assert.Nil(t, u.PasswordExpiresAt())
+		assert.NotEqual(t, uuid.Nil, u.ID())
 
 		stored := f.users()
 		require.Len(t, stored, 1)
@@ -269,15 +261,15 @@ func TestRegister(t *testing.T) {
 		assert.Equal(t, "user.registered", ev.Action)
 		assert.Equal(t, domain.OutcomeSuccess, ev.Outcome)
 		assert.Equal(t, "user", ev.TargetType)
-		assert.Equal(t, u.ID.String(), ev.TargetID)
+		assert.Equal(t, u.ID().String(), ev.TargetID)
 		require.NotNil(t, ev.ActorID)
-		assert.Equal(t, u.ID, *ev.ActorID, "a self-registration is performed by the new user")
+		assert.Equal(t, u.ID(), *ev.ActorID, "a self-registration is performed by the new user")
 		assert.Equal(t, testNow, ev.OccurredAt)
 		assert.Equal(t, ri.IP, ev.IP)
 		assert.Equal(t, ri.UserAgent, ev.UserAgent)
 		assert.Equal(t, ri.RequestID, ev.RequestID)
 		assert.NotEqual(t, uuid.Nil, ev.ID)
-		assert.NotEqual(t, u.ID, ev.ID, "the event has its own id")
+		assert.NotEqual(t, u.ID(), ev.ID, "the event has its own id")
 		assert.NotContains(t, fmt.Sprintf("%+v", ev), validInput().Password, "no secret in the audit trail")
 	})
 
@@ -298,10 +290,10 @@ func TestRegister(t *testing.T) {
 		require.NoError(t, err)
 
 		assert.Equal(t, []string{in.Password}, f.hasher.passwords, "hashed exactly once, the password as typed")
-		assert.Equal(t, fakeHash, u.PasswordHash)
+		assert.Equal(t, fakeHash, u.PasswordHash())
 		stored := f.users()
 		require.Len(t, stored, 1)
-		assert.Equal(t, fakeHash, stored[0].PasswordHash)
+		assert.Equal(t, fakeHash, stored[0].PasswordHash())
 		assert.NotContains(t, fmt.Sprintf("%+v", stored[0]), in.Password)
 	})
 
@@ -312,12 +304,12 @@ func TestRegister(t *testing.T) {
 		f := newFixture(cfg)
 		u, err := f.reg.Register(context.Background(), validInput())
 		require.NoError(t, err)
-		require.NotNil(t, u.PasswordExpiresAt)
-		assert.Equal(t, testNow.Add(90*24*time.Hour), *u.PasswordExpiresAt)
+		require.NotNil(t, u.PasswordExpiresAt())
+		assert.Equal(t, testNow.Add(90*24*time.Hour), *u.PasswordExpiresAt())
 		stored := f.users()
 		require.Len(t, stored, 1)
-		require.NotNil(t, stored[0].PasswordExpiresAt)
-		assert.Equal(t, testNow.Add(90*24*time.Hour), *stored[0].PasswordExpiresAt)
+		require.NotNil(t, stored[0].PasswordExpiresAt())
+		assert.Equal(t, testNow.Add(90*24*time.Hour), *stored[0].PasswordExpiresAt())
 	})
 
 	t.Run("invalid_input_lists_every_broken_field_and_never_hashes", func(t *testing.T) {
@@ -452,13 +444,13 @@ func TestCreateAdmin(t *testing.T) {
 		f := newFixture(defaultConfig())
 		u, err := f.reg.CreateAdmin(context.Background(), validInput())
 		require.NoError(t, err)
-		assert.True(t, u.IsSystemAdmin)
-		assert.True(t, u.IsActive)
-		assert.Equal(t, fakeHash, u.PasswordHash)
+		assert.True(t, u.IsSystemAdmin())
+		assert.True(t, u.IsActive())
+		assert.Equal(t, fakeHash, u.PasswordHash())
 
 		stored := f.users()
 		require.Len(t, stored, 1)
-		assert.True(t, stored[0].IsSystemAdmin)
+		assert.True(t, stored[0].IsSystemAdmin())
 
 		events := f.events()
 		require.Len(t, events, 1)
@@ -467,7 +459,7 @@ func TestCreateAdmin(t *testing.T) {
 		assert.Equal(t, domain.ActionAdminCreated, ev.Action)
 		assert.Equal(t, domain.OutcomeSuccess, ev.Outcome)
 		assert.Equal(t, "user", ev.TargetType)
-		assert.Equal(t, u.ID.String(), ev.TargetID)
+		assert.Equal(t, u.ID().String(), ev.TargetID)
 		assert.Nil(t, ev.ActorID, "the operator at the CLI is not a user")
 		assert.Empty(t, ev.IP, "a CLI call carries no request info")
 		assert.Empty(t, ev.RequestID)
@@ -491,7 +483,7 @@ func TestCreateAdmin(t *testing.T) {
 		f := newFixture(defaultConfig())
 		u, err := f.reg.Register(context.Background(), validInput())
 		require.NoError(t, err)
-		assert.False(t, u.IsSystemAdmin)
+		assert.False(t, u.IsSystemAdmin())
 	})
 }
 

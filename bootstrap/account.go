@@ -33,12 +33,40 @@ var AccountModule = fx.Module("account",
 				LinkBase: c.MailLinkBaseURL, ResetTTL: c.PasswordResetTTL, VerificationTTL: c.EmailVerificationTTL,
 			})
 		},
-		func(auth *application.Auth, mailbox *application.Mailbox, history ports.PasswordHistory,
-			pw application.PasswordConfig) *application.Account {
-			return application.NewAccount(application.AccountDeps{Auth: auth, Mailbox: mailbox, History: history, Passwords: pw})
-		},
+		newAccount,
 	),
+	fx.Invoke(runResetRequests),
 )
+
+type accountParams struct {
+	fx.In
+	Users       ports.UserRepository
+	History     ports.PasswordHistory
+	Hasher      ports.PasswordHasher
+	Tx          ports.TxManager
+	Audit       ports.AuditLog
+	Clock       ports.Clock
+	IDs         ports.IDGenerator
+	Credentials *application.Credentials
+	Revoker     *application.Revoker
+	Mailbox     *application.Mailbox
+	Passwords   application.PasswordConfig
+}
+
+func newAccount(p accountParams) *application.Account {
+	return application.NewAccount(application.AccountDeps{Users: p.Users, History: p.History, Hasher: p.Hasher,
+		Tx: p.Tx, Audit: p.Audit, Clock: p.Clock, IDs: p.IDs, Credentials: p.Credentials, Revoker: p.Revoker,
+		Mailbox: p.Mailbox, Passwords: p.Passwords})
+}
+
+// runResetRequests works the queue of "forgot password" requests while the
+// app runs.
+func runResetRequests(lc fx.Lifecycle, account *application.Account, log *zap.Logger) {
+	plog := log.Named("password_reset")
+	inBackground(lc, func(ctx context.Context) {
+		account.RunResetRequests(ctx, func(err error) { plog.Warn("password reset request failed", zap.Error(err)) })
+	})
+}
 
 // newMailer picks SMTP or, outside production only (config refuses it
 // there), the log mailer.
@@ -64,18 +92,6 @@ var MailWorkerModule = fx.Module("mailworker",
 		w.OnError = func(id uuid.UUID, attempt int, err error) {
 			mlog.Warn("mail delivery failed", zap.Stringer("mail_id", id), zap.Int("attempt", attempt), zap.Error(err))
 		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		lc.Append(fx.Hook{
-			OnStart: func(context.Context) error {
-				go func() { defer close(done); w.Run(ctx, c.MailPollInterval) }()
-				return nil
-			},
-			OnStop: func(context.Context) error {
-				cancel()
-				<-done
-				return nil
-			},
-		})
+		inBackground(lc, func(ctx context.Context) { w.Run(ctx, c.MailPollInterval) })
 	}),
 )

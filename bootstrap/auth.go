@@ -29,8 +29,9 @@ const revocationPoll = 2 * time.Second
 // notifyChannel is the Postgres channel revocations travel on.
 const notifyChannel = "ums_session_revoked"
 
-// AuthModule provides authentication: sessions, the token codec, the key
-// ring, and the login throttle and revocation bus chosen by the deployment:
+// AuthModule provides authentication: credentials and their throttles,
+// sessions, the token codec, the key ring, the second factor and signing
+// in, with the throttles and revocation bus chosen by the deployment:
 // Redis when REDIS_URL is set; otherwise Postgres (a table and
 // LISTEN/NOTIFY) so several instances still agree; otherwise, on SQLite's
 // single instance, memory.
@@ -43,17 +44,30 @@ var AuthModule = fx.Module("auth",
 			// is still checked on every request.
 			return crypto.NewVerifyCache(codec, 50000)
 		}, fx.As(new(ports.AccessTokenCodec))),
-		newLoginThrottle,
+		newThrottles,
 		newRevocationBus,
 		func(keys *application.Keys) *application.KeyRing { return application.NewKeyRing(keys, keyRefresh) },
 		newRevocationList,
-		newAuth,
+		application.NewRevoker,
+		newCredentials,
+		newSessions,
+		newMFA,
+		newLogin,
 		application.NewProfiles,
 	),
+	fx.Invoke(measureOutdatedHashes),
 )
 
-func throttlePolicy(c Config) ports.ThrottlePolicy {
-	return ports.ThrottlePolicy{MaxFailures: c.LoginMaxFailures, Window: c.LoginFailureWindow, Lockout: c.LoginLockout}
+// throttlePolicies are the per-login policy and the per-account one: the
+// same window and lockout, a higher threshold.
+func throttlePolicies(c Config) (login, account ports.ThrottlePolicy) {
+	login = ports.ThrottlePolicy{MaxFailures: c.LoginMaxFailures, Window: c.LoginFailureWindow, Lockout: c.LoginLockout}
+	account = login
+	account.MaxFailures = c.LoginAccountMaxFailures
+	if account.MaxFailures == 0 {
+		account.MaxFailures = 4 * c.LoginMaxFailures
+	}
+	return login, account
 }
 
 type sharedStateParams struct {
@@ -65,15 +79,20 @@ type sharedStateParams struct {
 	LC     fx.Lifecycle
 }
 
-func newLoginThrottle(p sharedStateParams) ports.LoginThrottle {
+func newThrottles(p sharedStateParams) application.Throttles {
+	login, account := throttlePolicies(p.Config)
+	return application.Throttles{Login: newLoginThrottle(p, login), Account: newLoginThrottle(p, account)}
+}
+
+func newLoginThrottle(p sharedStateParams, policy ports.ThrottlePolicy) ports.LoginThrottle {
 	switch {
 	case p.Redis != nil:
 		// While Redis is down, lockouts are counted per instance rather
 		// than logins failing outright.
 		log := p.Log.Named("throttle")
 		return redisstore.NewFallbackLoginThrottle(
-			redisstore.NewLoginThrottle(p.Redis, p.Config.RedisKeyPrefix, throttlePolicy(p.Config)),
-			memory.NewLoginThrottle(throttlePolicy(p.Config)),
+			redisstore.NewLoginThrottle(p.Redis, p.Config.RedisKeyPrefix, policy),
+			memory.NewLoginThrottle(policy),
 			func(degraded bool, err error) {
 				if degraded {
 					log.Warn("redis unavailable; login lockouts are counted per instance until it returns", zap.Error(err))
@@ -82,9 +101,9 @@ func newLoginThrottle(p sharedStateParams) ports.LoginThrottle {
 				}
 			})
 	case p.DB.Dialect == sqlstore.Postgres:
-		return sqlstore.NewLoginThrottle(p.DB, throttlePolicy(p.Config))
+		return sqlstore.NewLoginThrottle(p.DB, policy)
 	default:
-		return memory.NewLoginThrottle(throttlePolicy(p.Config))
+		return memory.NewLoginThrottle(policy)
 	}
 }
 
@@ -133,37 +152,83 @@ func newRevocationList(lc fx.Lifecycle, c Config, sessions ports.SessionReposito
 	return list
 }
 
-type authParams struct {
-	fx.In
-	Config   Config
-	Users    ports.UserRepository
-	Sessions ports.SessionRepository
-	Tx       ports.TxManager
-	Hasher   ports.PasswordHasher
-	Audit    ports.AuditLog
-	Clock    ports.Clock
-	IDs      ports.IDGenerator
-	Throttle ports.LoginThrottle
-	Codec    ports.AccessTokenCodec
-	Keys     *application.KeyRing
-	Revoked  *application.RevocationList
-	Bus      ports.RevocationBus
-	TOTP     ports.TOTP
-	Steps    ports.MFASteps
-	Recovery ports.RecoveryCodes
-	Box      ports.SecretBox
-	Metrics  ports.AuthMetrics
+func newCredentials(users ports.UserRepository, hasher ports.PasswordHasher, throttles application.Throttles,
+	clock ports.Clock,
+) (*application.Credentials, error) {
+	return application.NewCredentials(context.Background(), users, hasher, throttles, clock, rand.Reader)
 }
 
-func newAuth(p authParams) (*application.Auth, error) {
-	c := p.Config
-	return application.NewAuth(context.Background(), application.AuthDeps{
-		Users: p.Users, SessionStore: p.Sessions, Tx: p.Tx, Hasher: p.Hasher, Audit: p.Audit, Clock: p.Clock,
-		IDs: p.IDs, Random: rand.Reader, Throttle: p.Throttle, Codec: p.Codec, Keys: p.Keys,
-		Revoked: p.Revoked, Revocation: p.Bus, TOTP: p.TOTP, MFASteps: p.Steps, Recovery: p.Recovery, Box: p.Box,
-		Metrics: p.Metrics,
-	}, application.AuthConfig{
-		AccessTTL: c.AccessTokenTTL, RefreshIdleTTL: c.RefreshTokenIdleTTL, SessionTTL: c.SessionTTL,
-		ReuseGrace: c.RefreshReuseGrace, RequireEmailVerification: c.RequireEmailVerification, MFAIssuer: c.AppName,
+// outdatedHashEvery is how often an instance looks for hashes of another
+// system or older parameters, whose cost failed logins must match.
+const outdatedHashEvery = 5 * time.Minute
+
+// measureOutdatedHashes measures the costliest stored hash at start and
+// then periodically, in the background.
+func measureOutdatedHashes(lc fx.Lifecycle, creds *application.Credentials, log *zap.Logger) {
+	inBackground(lc, func(ctx context.Context) {
+		everyUntilDone(ctx, outdatedHashEvery, func() {
+			if err := creds.MeasureOutdatedHashes(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("measuring outdated password hashes failed", zap.Error(err))
+			}
+		})
 	})
+}
+
+type sessionParams struct {
+	fx.In
+	Config  Config
+	Store   ports.SessionRepository
+	Users   ports.UserRepository
+	Tx      ports.TxManager
+	Audit   ports.AuditLog
+	Clock   ports.Clock
+	IDs     ports.IDGenerator
+	Codec   ports.AccessTokenCodec
+	Keys    *application.KeyRing
+	Revoked *application.RevocationList
+	Revoker *application.Revoker
+}
+
+func newSessions(p sessionParams) *application.Sessions {
+	c := p.Config
+	return application.NewSessions(application.SessionDeps{
+		Store: p.Store, Users: p.Users, Tx: p.Tx, Audit: p.Audit, Clock: p.Clock, IDs: p.IDs, Random: rand.Reader,
+		Codec: p.Codec, Keys: p.Keys, Revoked: p.Revoked, Revoker: p.Revoker,
+	}, application.SessionConfig{
+		AccessTTL: c.AccessTokenTTL, RefreshIdleTTL: c.RefreshTokenIdleTTL, SessionTTL: c.SessionTTL,
+		ReuseGrace: c.RefreshReuseGrace,
+	})
+}
+
+type mfaParams struct {
+	fx.In
+	Config      Config
+	Users       ports.UserRepository
+	Steps       ports.MFASteps
+	Recovery    ports.RecoveryCodes
+	TOTP        ports.TOTP
+	Box         ports.SecretBox
+	Tx          ports.TxManager
+	Audit       ports.AuditLog
+	Clock       ports.Clock
+	IDs         ports.IDGenerator
+	Credentials *application.Credentials
+	Mailbox     *application.Mailbox
+	Revoker     *application.Revoker
+	Policy      *application.Policy
+}
+
+func newMFA(p mfaParams) *application.MFA {
+	return application.NewMFA(application.MFADeps{
+		Users: p.Users, Steps: p.Steps, Recovery: p.Recovery, TOTP: p.TOTP, Box: p.Box, Tx: p.Tx, Audit: p.Audit,
+		Clock: p.Clock, IDs: p.IDs, Random: rand.Reader, Credentials: p.Credentials, Mailbox: p.Mailbox,
+		Revoker: p.Revoker, Policy: p.Policy, Issuer: p.Config.AppName,
+	})
+}
+
+func newLogin(c Config, creds *application.Credentials, mfa *application.MFA, sessions *application.Sessions,
+	audit ports.AuditLog, clock ports.Clock, ids ports.IDGenerator, m ports.AuthMetrics,
+) *application.Login {
+	return application.NewLogin(application.LoginDeps{Credentials: creds, MFA: mfa, Sessions: sessions, Audit: audit,
+		Clock: clock, IDs: ids, Metrics: m}, c.RequireEmailVerification)
 }

@@ -68,6 +68,9 @@ type Config struct {
 	LoginMaxFailures   int           `env:"LOGIN_MAX_FAILURES" envDefault:"5"`
 	LoginFailureWindow time.Duration `env:"LOGIN_FAILURE_WINDOW" envDefault:"15m"`
 	LoginLockout       time.Duration `env:"LOGIN_LOCKOUT" envDefault:"15m"`
+	// LoginAccountMaxFailures is the per-account threshold across the
+	// account's login texts; 0 means four times LoginMaxFailures.
+	LoginAccountMaxFailures int `env:"LOGIN_ACCOUNT_MAX_FAILURES" envDefault:"0"`
 
 	AppName                  string        `env:"APP_NAME" envDefault:"UMS"`
 	RequireEmailVerification bool          `env:"REQUIRE_EMAIL_VERIFICATION" envDefault:"false"`
@@ -219,6 +222,9 @@ func (c Config) Validate() error {
 	}
 	if c.LoginMaxFailures < 1 {
 		bad("LOGIN_MAX_FAILURES", "must be at least 1")
+	}
+	if c.LoginAccountMaxFailures != 0 && c.LoginAccountMaxFailures <= c.LoginMaxFailures {
+		bad("LOGIN_ACCOUNT_MAX_FAILURES", "must be above LOGIN_MAX_FAILURES (or 0 for four times it)")
 	}
 	if c.LoginFailureWindow <= 0 {
 		bad("LOGIN_FAILURE_WINDOW", "must be a positive duration such as 15m")

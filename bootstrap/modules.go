@@ -156,7 +156,9 @@ type httpParams struct {
 	Log          *zap.Logger
 	Registration *application.Registration
 	Keys         *application.Keys
-	Auth         *application.Auth
+	Login        *application.Login
+	Sessions     *application.Sessions
+	MFA          *application.MFA
 	Profiles     *application.Profiles
 	Account      *application.Account
 	Orgs         *application.Orgs
@@ -191,7 +193,7 @@ func newHTTPServer(p httpParams) (*httpadapter.Server, error) {
 		TLSCertFile: c.TLSCertFile, TLSKeyFile: c.TLSKeyFile, RedirectAddr: c.HTTPRedirectAddr, PublicURL: c.PublicURL,
 		RateLimits: limits, MetricsAddr: c.MetricsAddr,
 	}, httpadapter.Services{Registration: p.Registration, Keys: p.Keys,
-		Auth: p.Auth, Profiles: p.Profiles, Account: p.Account,
+		Login: p.Login, Sessions: p.Sessions, MFA: p.MFA, Profiles: p.Profiles, Account: p.Account,
 		Orgs: p.Orgs, Permissions: p.Permissions, Directory: p.Directory, HealthChecks: p.Checks,
 		RateLimiter: p.RateLimiter, Metrics: observability(c, p.Metrics)}, p.Log)
 	if err != nil {

@@ -26,9 +26,33 @@ var OrgModule = fx.Module("orgs",
 		application.NewPolicy,
 		application.NewOrgs,
 		application.NewPermissions,
-		application.NewDirectory,
+		newDirectory,
 	),
 )
+
+type directoryParams struct {
+	fx.In
+	Policy       *application.Policy
+	Registration *application.Registration
+	Users        ports.UserRepository
+	Dir          ports.UserDirectory
+	Members      ports.MembershipRepository
+	Orgs         ports.OrgRepository
+	Personal     ports.PersonalData
+	AuditQuery   ports.AuditQuery
+	Tx           ports.TxManager
+	Audit        ports.AuditLog
+	Clock        ports.Clock
+	IDs          ports.IDGenerator
+	Credentials  *application.Credentials
+	Revoker      *application.Revoker
+}
+
+func newDirectory(p directoryParams) *application.Directory {
+	return application.NewDirectory(application.DirectoryDeps{Policy: p.Policy, Registration: p.Registration,
+		Users: p.Users, Dir: p.Dir, Members: p.Members, Orgs: p.Orgs, Personal: p.Personal, AuditQuery: p.AuditQuery,
+		Tx: p.Tx, Audit: p.Audit, Clock: p.Clock, IDs: p.IDs, Credentials: p.Credentials, Revoker: p.Revoker})
+}
 
 // auditRetentionEvery is how often the retention job looks for old events.
 const auditRetentionEvery = time.Hour
@@ -40,39 +64,16 @@ var AuditRetentionModule = fx.Module("auditretention",
 		if c.AuditRetention <= 0 {
 			return
 		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		run := func() {
-			n, err := dir.AuditRetention(ctx, c.AuditRetention)
-			switch {
-			case err != nil && ctx.Err() == nil:
-				log.Warn("audit retention failed", zap.Error(err))
-			case n > 0:
-				log.Info("audit retention dropped old events", zap.Int64("events", n), zap.Duration("older_than", c.AuditRetention))
-			}
-		}
-		lc.Append(fx.Hook{
-			OnStart: func(context.Context) error {
-				go func() {
-					defer close(done)
-					t := time.NewTicker(auditRetentionEvery)
-					defer t.Stop()
-					for {
-						run()
-						select {
-						case <-ctx.Done():
-							return
-						case <-t.C:
-						}
-					}
-				}()
-				return nil
-			},
-			OnStop: func(context.Context) error {
-				cancel()
-				<-done
-				return nil
-			},
+		inBackground(lc, func(ctx context.Context) {
+			everyUntilDone(ctx, auditRetentionEvery, func() {
+				n, err := dir.AuditRetention(ctx, c.AuditRetention)
+				switch {
+				case err != nil && ctx.Err() == nil:
+					log.Warn("audit retention failed", zap.Error(err))
+				case n > 0:
+					log.Info("audit retention dropped old events", zap.Int64("events", n), zap.Duration("older_than", c.AuditRetention))
+				}
+			})
 		})
 	}),
 )

@@ -13,6 +13,10 @@ type TokenPurpose string
 const (
 	PurposePasswordReset TokenPurpose = "password_reset"
 	PurposeEmailVerify   TokenPurpose = "email_verify"
+	// PurposeEmailChange proves a new address an account is moving to; it
+	// is kept apart from PurposeEmailVerify so asking for a new
+	// verification link never voids a pending change, and the reverse.
+	PurposeEmailChange TokenPurpose = "email_change"
 )
 
 // OneTimeToken is a single-use secret mailed to a user, known to UMS only

@@ -31,8 +31,9 @@ func ParseRole(field, s string) (Role, *FieldError) {
 	return "", &FieldError{Field: field, Code: "invalid_role", Message: "must be admin, member or viewer"}
 }
 
-// rank orders roles so a change can be called an upgrade.
-func (r Role) rank() int {
+// Rank orders roles from 0 (no role) to 3 (admin), so a change can be
+// called an upgrade and a caller's standing in an organization compared.
+func (r Role) Rank() int {
 	switch r {
 	case RoleAdmin:
 		return 3
@@ -45,7 +46,7 @@ func (r Role) rank() int {
 }
 
 // Above reports whether r is more powerful than other.
-func (r Role) Above(other Role) bool { return r.rank() > other.rank() }
+func (r Role) Above(other Role) bool { return r.Rank() > other.Rank() }
 
 // Organization is a tenant (a "lab" in the old service).
 type Organization struct {
@@ -102,6 +103,20 @@ type Membership struct {
 	UpdatedAt time.Time
 }
 
+// CheckRoleChange judges a change of m's role to `to` made by actor:
+// nobody but a system administrator raises their own role. It reports
+// whether the change takes an admin away, which KeepOrgAdmin must then
+// allow.
+func (m Membership) CheckRoleChange(to Role, actor uuid.UUID, actorIsSystemAdmin bool) (losesAdmin bool, err error) {
+	if actor == m.UserID && to.Above(m.Role) && !actorIsSystemAdmin {
+		return false, ErrOwnRoleUpgrade
+	}
+	return m.Role == RoleAdmin && to != RoleAdmin, nil
+}
+
+// RemovalLosesAdmin reports whether removing m takes an admin away.
+func (m Membership) RemovalLosesAdmin() bool { return m.Role == RoleAdmin }
+
 // Organization errors.
 var (
 	ErrOrgNotFound        = &Error{Kind: KindNotFound, Code: "org_not_found", Message: "organization not found"}
@@ -112,6 +127,10 @@ var (
 	ErrLastSystemAdmin    = &Error{Kind: KindConflict, Code: "last_system_admin", Message: "the last active system administrator cannot be demoted, deactivated or erased"}
 	ErrOwnRoleUpgrade     = &Error{Kind: KindForbidden, Code: "own_role_upgrade", Message: "nobody may raise their own role"}
 )
+
+// ErrAdminRequired refuses a system administrator's action to anyone else.
+var ErrAdminRequired = &Error{Kind: KindForbidden, Code: "system_admin_required",
+	Message: "only a system administrator may do this"}
 
 // ErrForbidden refuses an authenticated caller an action on something it
 // may see.
@@ -137,3 +156,61 @@ const (
 	ActionUserSessionsRevoked = "user.sessions_revoked"
 	ActionUserExported        = "user.exported"
 )
+
+// OrgChange is a change of an organization's fields; nil leaves one.
+type OrgChange struct {
+	Name        *string
+	Slug        *string
+	Description *string
+	Active      *bool
+	At          time.Time
+	// Fields names what actually changed, for the audit trail.
+	Fields []string
+}
+
+// Empty reports whether the change changes nothing.
+func (c OrgChange) Empty() bool { return len(c.Fields) == 0 }
+
+// Change validates new values for o's fields (nil leaves one), applies
+// them and returns what changed; a value breaking a rule is a KindInvalid
+// error and changes nothing.
+func (o *Organization) Change(name, slug, description *string, active *bool, now time.Time) (OrgChange, error) {
+	var fields []FieldError
+	ch := OrgChange{At: now}
+	next := *o
+	if name != nil {
+		v, fe := ParseOrgName("name", *name)
+		if fe != nil {
+			fields = append(fields, *fe)
+		} else if v != o.Name {
+			next.Name, ch.Name, ch.Fields = v, &v, append(ch.Fields, "name")
+		}
+	}
+	if slug != nil {
+		v, fe := ParseSlug("slug", *slug)
+		if fe != nil {
+			fields = append(fields, *fe)
+		} else if v != o.Slug {
+			next.Slug, ch.Slug, ch.Fields = v, &v, append(ch.Fields, "slug")
+		}
+	}
+	if description != nil {
+		v, fe := ParseDescription("description", *description)
+		if fe != nil {
+			fields = append(fields, *fe)
+		} else if v != o.Description {
+			next.Description, ch.Description, ch.Fields = v, &v, append(ch.Fields, "description")
+		}
+	}
+	if active != nil && *active != o.IsActive {
+		next.IsActive, ch.Active, ch.Fields = *active, boolPtr(*active), append(ch.Fields, "is_active")
+	}
+	if len(fields) > 0 {
+		return OrgChange{}, Invalid(fields...)
+	}
+	if !ch.Empty() {
+		next.UpdatedAt = now
+	}
+	*o = next
+	return ch, nil
+}

@@ -86,11 +86,12 @@ func EffectivePermissions(f AccessFacts, now time.Time) []string {
 	if !f.OrgActive {
 		return nil
 	}
-	var all []string
-	if f.Role != "" {
-		all = append(all, f.RoleDefaults...)
-		all = append(all, f.OrgRolePermissions...)
+	if f.Role == "" {
+		// Direct grants go to members only and end with the membership;
+		// one left behind by a bug or a hand-edited row confers nothing.
+		return nil
 	}
+	all := append(append([]string(nil), f.RoleDefaults...), f.OrgRolePermissions...)
 	for _, g := range f.Grants {
 		if g.Live(now) {
 			all = append(all, g.Permission)

@@ -37,11 +37,10 @@ func TestEffectivePermissions(t *testing.T) {
 			[]string{"lab.patient.read", "lab.patient.write", "lab.report.read", "lab.sample.ship"}},
 		"a grant expires with the clock": {member, later,
 			[]string{"lab.patient.read", "lab.patient.write", "lab.report.read"}},
-		"a non-member keeps only direct grants": {with(func(f *domain.AccessFacts) { f.Role = "" }), now,
-			[]string{"lab.patient.write", "lab.sample.ship"}},
-		"an inactive organization confers nothing": {with(func(f *domain.AccessFacts) { f.OrgActive = false }), now, nil},
-		"an inactive user holds nothing":           {with(func(f *domain.AccessFacts) { f.UserActive = false }), now, nil},
-		"an unknown organization confers nothing":  {with(func(f *domain.AccessFacts) { f.OrgExists = false }), now, nil},
+		"a grant left to a non-member confers nothing": {with(func(f *domain.AccessFacts) { f.Role = "" }), now, nil},
+		"an inactive organization confers nothing":     {with(func(f *domain.AccessFacts) { f.OrgActive = false }), now, nil},
+		"an inactive user holds nothing":               {with(func(f *domain.AccessFacts) { f.UserActive = false }), now, nil},
+		"an unknown organization confers nothing":      {with(func(f *domain.AccessFacts) { f.OrgExists = false }), now, nil},
 		"a system admin holds the whole catalog, member or not": {with(func(f *domain.AccessFacts) {
 			f.IsSystemAdmin, f.Role, f.Catalog = true, "", []string{"x.b", "x.a"}
 		}), now, []string{"x.a", "x.b"}},

@@ -80,8 +80,9 @@ type AccessClaims struct {
 var (
 	ErrInvalidCredentials = &Error{Kind: KindUnauthorized, Code: "invalid_credentials", Message: "the login or password is wrong"}
 	ErrInvalidToken       = &Error{Kind: KindUnauthorized, Code: "invalid_token", Message: "the token is missing, malformed, expired or revoked"}
-	ErrRefreshTokenReused = &Error{Kind: KindUnauthorized, Code: "invalid_token", Message: "the refresh token was already used"}
-	ErrSessionNotFound    = &Error{Kind: KindNotFound, Code: "session_not_found", Message: "session not found"}
+	ErrRefreshTokenReused = &Error{Kind: KindUnauthorized, Code: "refresh_token_reused",
+		Message: "the refresh token was already used; the session it belonged to may have been revoked"}
+	ErrSessionNotFound = &Error{Kind: KindNotFound, Code: "session_not_found", Message: "session not found"}
 )
 
 // LoginLocked is the error of a login identifier that failed too often.
@@ -106,7 +107,7 @@ const (
 // Account lifecycle errors.
 var (
 	ErrPasswordChangeRequired = &Error{Kind: KindForbidden, Code: "password_change_required",
-		Message: "the password must be changed first (POST /api/v1/auth/password/change)"}
+		Message: "the password must be changed before anything else"}
 	ErrEmailNotVerified = &Error{Kind: KindForbidden, Code: "email_not_verified",
 		Message: "the email address must be verified first; check your mail or ask for a new link"}
 	ErrMFARequired = &Error{Kind: KindUnauthorized, Code: "mfa_required",
@@ -116,12 +117,12 @@ var (
 	ErrMFAAlreadyEnabled = &Error{Kind: KindConflict, Code: "mfa_already_enabled",
 		Message: "multi-factor login is already on; disable it first"}
 	ErrMFANotSetUp = &Error{Kind: KindConflict, Code: "mfa_not_set_up",
-		Message: "start with POST /api/v1/auth/mfa/totp/setup"}
+		Message: "multi-factor login has not been set up yet; start its setup first"}
 	ErrMFANotEnabled = &Error{Kind: KindConflict, Code: "mfa_not_enabled",
 		Message: "multi-factor login is not on"}
 )
 
-// WrongPassword is a 422 naming the field whose password is not the
+// WrongPassword is a validation error naming the field whose password is not the
 // account's: a wrong password on a signed-in request is a bad input, not
 // a bad token, so clients do not log the user out over it.
 func WrongPassword(field string) *Error {
@@ -141,6 +142,7 @@ const (
 	ActionMFASetup               = "user.mfa_setup"
 	ActionMFAEnabled             = "user.mfa_enabled"
 	ActionMFADisabled            = "user.mfa_disabled"
+	ActionMFAReset               = "user.mfa_reset"
 	ActionMFAFailed              = "auth.mfa_failed"
 	ActionRecoveryCodeUsed       = "auth.recovery_code_used"
 )

@@ -1,171 +1,66 @@
 package domain
 
 import (
-	"net/mail"
-	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 )
 
-// Email is a syntactically valid, normalised (trimmed, lower-case) address.
-// Uniqueness is case-insensitive, so the normal form is the identity.
-type Email struct{ v string }
-
-// ParseEmail validates and normalises an address.
-func ParseEmail(s string) (Email, *FieldError) {
-	s = strings.ToLower(strings.TrimSpace(s))
-	fe := &FieldError{Field: "email", Code: "invalid_email", Message: "must be a valid email address"}
-	if s == "" {
-		return Email{}, &FieldError{Field: "email", Code: "required", Message: "is required"}
-	}
-	if len(s) > 254 {
-		return Email{}, fe
-	}
-	addr, err := mail.ParseAddress(s)
-	if err != nil || addr.Address != s || addr.Name != "" {
-		return Email{}, fe
-	}
-	at := strings.LastIndexByte(s, '@')
-	local, host := s[:at], s[at+1:]
-	if local == "" || len(local) > 64 || !validMailHost(host) {
-		return Email{}, fe
-	}
-	return Email{v: s}, nil
-}
-
-// validMailHost accepts DNS names of at least two labels made of letters,
-// digits and inner hyphens, with a non-numeric top level. IP literals are
-// refused: an account address must be deliverable through DNS.
-func validMailHost(host string) bool {
-	labels := strings.Split(host, ".")
-	if len(labels) < 2 {
-		return false
-	}
-	for _, l := range labels {
-		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
-			return false
-		}
-		for _, r := range l {
-			if !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '-' {
-				return false
-			}
-		}
-	}
-	tld := labels[len(labels)-1]
-	return strings.IndexFunc(tld, func(r rune) bool { return !unicode.IsDigit(r) }) >= 0
-}
-
-// MustEmail parses s or panics; for tests and constants only.
-func MustEmail(s string) Email {
-	e, fe := ParseEmail(s)
-	if fe != nil {
-		panic(fe.Message)
-	}
-	return e
-}
-
-// String returns the normalised address.
-func (e Email) String() string { return e.v }
-
-// LocalPart returns the part before the @.
-func (e Email) LocalPart() string { return e.v[:strings.LastIndexByte(e.v, '@')] }
-
-// IsZero reports whether the email was never set.
-func (e Email) IsZero() bool { return e.v == "" }
-
-// Username is 3 to 32 characters of ASCII letters, digits, '.', '_' and '-',
-// starting with a letter or digit. It keeps the case it was given for display;
-// uniqueness and lookup are case-insensitive.
-type Username struct{ v string }
-
-// ParseUsername validates a username.
-func ParseUsername(s string) (Username, *FieldError) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return Username{}, &FieldError{Field: "username", Code: "required", Message: "is required"}
-	}
-	if len(s) < 3 || len(s) > 32 {
-		return Username{}, &FieldError{Field: "username", Code: "invalid_length", Message: "must be 3 to 32 characters"}
-	}
-	for i, r := range s {
-		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' ||
-			(i > 0 && (r == '.' || r == '_' || r == '-'))
-		if !ok {
-			return Username{}, &FieldError{Field: "username", Code: "invalid_username",
-				Message: "may contain only letters, digits, '.', '_' and '-', and must start with a letter or digit"}
-		}
-	}
-	// An @ is excluded above, so a login identifier is never ambiguous
-	// between an email and a username.
-	return Username{v: s}, nil
-}
-
-// MustUsername parses s or panics; for tests and constants only.
-func MustUsername(s string) Username {
-	u, fe := ParseUsername(s)
-	if fe != nil {
-		panic(fe.Message)
-	}
-	return u
-}
-
-// String returns the username as given.
-func (u Username) String() string { return u.v }
-
-// Normalized returns the lower-case form used for uniqueness and lookup.
-func (u Username) Normalized() string { return strings.ToLower(u.v) }
-
-// ParsePersonName validates an optional first or last name.
-func ParsePersonName(field, s string) (string, *FieldError) {
-	s = strings.TrimSpace(s)
-	if utf8.RuneCountInString(s) > 100 {
-		return "", &FieldError{Field: field, Code: "too_long", Message: "must be at most 100 characters"}
-	}
-	if !utf8.ValidString(s) {
-		return "", &FieldError{Field: field, Code: "invalid_characters", Message: "must be valid UTF-8"}
-	}
-	for _, r := range s {
-		// Bidi overrides can make a name display as something else in
-		// admin screens and audit views.
-		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) {
-			return "", &FieldError{Field: field, Code: "invalid_characters", Message: "must not contain control characters"}
-		}
-	}
-	return s, nil
-}
-
-// User is an account. Its identity values (Email, Username) are value objects
-// that were validated when parsed, so a User never holds malformed identity.
+// User is an account: the aggregate the identity rules hang on. Its fields
+// are unexported so they change only through the methods below. Each method
+// that changes the account returns the change it made, so a repository
+// writes exactly those columns and nothing a concurrent request committed
+// is written back over.
 type User struct {
-	ID                 uuid.UUID
-	Email              Email
-	Username           Username
-	FirstName          string
-	LastName           string
-	IsActive           bool
-	IsSystemAdmin      bool
-	EmailVerified      bool
-	PasswordHash       string
-	PasswordChangedAt  time.Time
-	PasswordExpiresAt  *time.Time
-	MustChangePassword bool
-	FailedLoginCount   int
-	LockedUntil        *time.Time
-	MFAEnabled         bool
-	// MFASecretSealed is the TOTP secret, encrypted; set from setup on,
-	// in use once MFAEnabled.
-	MFASecretSealed []byte
-	// MFALastUsedStep is the TOTP time step of the last accepted code; a
-	// code of that step or older is refused (no replay in its window).
-	MFALastUsedStep    *int64
-	LastLoginAt        *time.Time
-	LastLoginIP        string
-	LastLoginUserAgent string
-	CreatedAt          time.Time
-	UpdatedAt          time.Time
+	id            uuid.UUID
+	email         Email
+	username      Username
+	firstName     string
+	lastName      string
+	active        bool
+	systemAdmin   bool
+	emailVerified bool
+	password      Password
+	lock          AccountLock
+	mfa           MFA
+	lastLogin     LastLogin
+	createdAt     time.Time
+	updatedAt     time.Time
+}
+
+// Password is an account's credential: the hash and its life.
+type Password struct {
+	Hash      string
+	ChangedAt time.Time
+	ExpiresAt *time.Time
+	// MustChange is an administrator's demand for a new password.
+	MustChange bool
+}
+
+// AccountLock is a lock held on the account itself (the old service's,
+// carried over by an import). Failed logins of UMS are counted by the
+// login throttle, not here.
+type AccountLock struct {
+	Until    *time.Time
+	Failures int
+}
+
+// MFA is the account's TOTP second factor.
+type MFA struct {
+	Enabled bool
+	// SecretSealed is the TOTP secret, encrypted; set from setup on, in
+	// use once Enabled.
+	SecretSealed []byte
+	// LastUsedStep is the TOTP time step of the last accepted code; a code
+	// of that step or older is refused (no replay in its window).
+	LastUsedStep *int64
+}
+
+// LastLogin is the trace of the latest successful sign-in.
+type LastLogin struct {
+	At        *time.Time
+	IP        string
+	UserAgent string
 }
 
 // NewUserParams are the validated inputs of NewUser.
@@ -177,6 +72,9 @@ type NewUserParams struct {
 	LastName      string
 	PasswordHash  string
 	IsSystemAdmin bool
+	// EmailVerified is true when someone vouches for the address (an
+	// administrator creating the account).
+	EmailVerified bool
 	Now           time.Time
 	// PasswordMaxAge, when positive, sets the password's expiry.
 	PasswordMaxAge time.Duration
@@ -184,44 +82,176 @@ type NewUserParams struct {
 
 // NewUser creates an active user whose password was just set.
 func NewUser(p NewUserParams) *User {
-	u := &User{
-		ID:                p.ID,
-		Email:             p.Email,
-		Username:          p.Username,
-		FirstName:         p.FirstName,
-		LastName:          p.LastName,
-		IsActive:          true,
-		IsSystemAdmin:     p.IsSystemAdmin,
-		PasswordHash:      p.PasswordHash,
-		PasswordChangedAt: p.Now,
-		CreatedAt:         p.Now,
-		UpdatedAt:         p.Now,
+	return &User{
+		id: p.ID, email: p.Email, username: p.Username, firstName: p.FirstName, lastName: p.LastName,
+		active: true, systemAdmin: p.IsSystemAdmin, emailVerified: p.EmailVerified,
+		password:  Password{Hash: p.PasswordHash, ChangedAt: p.Now, ExpiresAt: expiry(p.Now, p.PasswordMaxAge)},
+		createdAt: p.Now, updatedAt: p.Now,
 	}
-	if p.PasswordMaxAge > 0 {
-		exp := p.Now.Add(p.PasswordMaxAge)
-		u.PasswordExpiresAt = &exp
-	}
+}
+
+// ImportParams are the facts another system held about an account, as an
+// import carries them over (validated by the importer).
+type ImportParams struct {
+	NewUserParams
+	IsActive           bool
+	MustChangePassword bool
+	Lock               AccountLock
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+}
+
+// ImportedUser creates an account carried over from another system, with
+// its state there; Now is when its password was set.
+func ImportedUser(p ImportParams) *User {
+	u := NewUser(p.NewUserParams)
+	u.active, u.password.MustChange = p.IsActive, p.MustChangePassword
+	u.lock = AccountLock{Until: timePtr(p.Lock.Until), Failures: max(p.Lock.Failures, 0)}
+	u.createdAt, u.updatedAt = p.CreatedAt, p.UpdatedAt
 	return u
 }
 
-// PasswordChangeRequired reports whether the user must change the password
-// before doing anything else: an administrator asked for it, or it expired.
-func (u *User) PasswordChangeRequired(now time.Time) bool {
-	return u.MustChangePassword || u.PasswordExpired(now)
+// UserState is every stored fact of a user.
+type UserState struct {
+	ID            uuid.UUID
+	Email         Email
+	Username      Username
+	FirstName     string
+	LastName      string
+	IsActive      bool
+	IsSystemAdmin bool
+	EmailVerified bool
+	Password      Password
+	Lock          AccountLock
+	MFA           MFA
+	LastLogin     LastLogin
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 }
 
-// PasswordExpired reports whether the password's expiry has passed.
-func (u *User) PasswordExpired(now time.Time) bool {
-	return u.PasswordExpiresAt != nil && !now.Before(*u.PasswordExpiresAt)
-}
-
-// SetPassword records a new password hash set at now, clearing a forced
-// change; maxAge, when positive, sets the new expiry.
-func (u *User) SetPassword(hash string, now time.Time, maxAge time.Duration) {
-	u.PasswordHash, u.PasswordChangedAt, u.MustChangePassword, u.UpdatedAt = hash, now, false, now
-	u.PasswordExpiresAt = nil
-	if maxAge > 0 {
-		exp := now.Add(maxAge)
-		u.PasswordExpiresAt = &exp
+// RehydrateUser rebuilds a stored user. It is for store adapters only: it
+// checks no rule, because the row was valid when it was written.
+func RehydrateUser(s UserState) *User {
+	return &User{
+		id: s.ID, email: s.Email, username: s.Username, firstName: s.FirstName, lastName: s.LastName,
+		active: s.IsActive, systemAdmin: s.IsSystemAdmin, emailVerified: s.EmailVerified,
+		password: s.Password.clone(), lock: AccountLock{Until: timePtr(s.Lock.Until), Failures: s.Lock.Failures},
+		mfa: s.MFA.clone(), lastLogin: LastLogin{At: timePtr(s.LastLogin.At), IP: s.LastLogin.IP, UserAgent: s.LastLogin.UserAgent},
+		createdAt: s.CreatedAt, updatedAt: s.UpdatedAt,
 	}
+}
+
+// State returns a copy of every fact of u, for a store adapter inserting
+// it.
+func (u *User) State() UserState {
+	return UserState{
+		ID: u.id, Email: u.email, Username: u.username, FirstName: u.firstName, LastName: u.lastName,
+		IsActive: u.active, IsSystemAdmin: u.systemAdmin, EmailVerified: u.emailVerified,
+		Password: u.password.clone(), Lock: AccountLock{Until: timePtr(u.lock.Until), Failures: u.lock.Failures},
+		MFA: u.mfa.clone(), LastLogin: LastLogin{At: timePtr(u.lastLogin.At), IP: u.lastLogin.IP, UserAgent: u.lastLogin.UserAgent},
+		CreatedAt: u.createdAt, UpdatedAt: u.updatedAt,
+	}
+}
+
+// ID identifies the user for ever.
+func (u *User) ID() uuid.UUID { return u.id }
+
+// Email is the account's current address.
+func (u *User) Email() Email { return u.email }
+
+// Username is the account's login name, in the case it was given.
+func (u *User) Username() Username { return u.username }
+
+// FirstName is the given name, possibly empty.
+func (u *User) FirstName() string { return u.firstName }
+
+// LastName is the family name, possibly empty.
+func (u *User) LastName() string { return u.lastName }
+
+// IsActive reports whether the account may sign in and holds any right.
+func (u *User) IsActive() bool { return u.active }
+
+// IsSystemAdmin reports whether the account administers the whole service.
+func (u *User) IsSystemAdmin() bool { return u.systemAdmin }
+
+// EmailVerified reports whether the owner proved the address.
+func (u *User) EmailVerified() bool { return u.emailVerified }
+
+// PasswordHash is the encoded hash of the password.
+func (u *User) PasswordHash() string { return u.password.Hash }
+
+// PasswordChangedAt is when the password was set.
+func (u *User) PasswordChangedAt() time.Time { return u.password.ChangedAt }
+
+// PasswordExpiresAt is when the password expires, or nil.
+func (u *User) PasswordExpiresAt() *time.Time { return timePtr(u.password.ExpiresAt) }
+
+// MustChangePassword reports an administrator's demand for a new password.
+func (u *User) MustChangePassword() bool { return u.password.MustChange }
+
+// LockedUntil is the end of a lock held on the account, or nil.
+func (u *User) LockedUntil() *time.Time { return timePtr(u.lock.Until) }
+
+// FailedLoginCount is the failure count that came with an imported lock.
+func (u *User) FailedLoginCount() int { return u.lock.Failures }
+
+// MFAEnabled reports whether sign-in needs a second factor.
+func (u *User) MFAEnabled() bool { return u.mfa.Enabled }
+
+// MFASecretSealed is the sealed TOTP secret, pending or in use, or nil.
+func (u *User) MFASecretSealed() []byte { return append([]byte(nil), u.mfa.SecretSealed...) }
+
+// MFALastUsedStep is the TOTP step of the last accepted code, or nil.
+func (u *User) MFALastUsedStep() *int64 { return int64Ptr(u.mfa.LastUsedStep) }
+
+// LastLoginAt is when the user last signed in, or nil.
+func (u *User) LastLoginAt() *time.Time { return timePtr(u.lastLogin.At) }
+
+// LastLoginIP is the address of the last sign-in.
+func (u *User) LastLoginIP() string { return u.lastLogin.IP }
+
+// LastLoginUserAgent is the user agent of the last sign-in.
+func (u *User) LastLoginUserAgent() string { return u.lastLogin.UserAgent }
+
+// CreatedAt is when the account was created.
+func (u *User) CreatedAt() time.Time { return u.createdAt }
+
+// UpdatedAt is when the account last changed.
+func (u *User) UpdatedAt() time.Time { return u.updatedAt }
+
+func (p Password) clone() Password {
+	p.ExpiresAt = timePtr(p.ExpiresAt)
+	return p
+}
+
+func (m MFA) clone() MFA {
+	if m.SecretSealed != nil {
+		m.SecretSealed = append([]byte(nil), m.SecretSealed...)
+	}
+	m.LastUsedStep = int64Ptr(m.LastUsedStep)
+	return m
+}
+
+func expiry(now time.Time, maxAge time.Duration) *time.Time {
+	if maxAge <= 0 {
+		return nil
+	}
+	exp := now.Add(maxAge)
+	return &exp
+}
+
+func timePtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	c := *t
+	return &c
+}
+
+func int64Ptr(n *int64) *int64 {
+	if n == nil {
+		return nil
+	}
+	c := *n
+	return &c
 }

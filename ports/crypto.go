@@ -16,6 +16,10 @@ type PasswordHasher interface {
 	// should be re-made because the configured parameters changed. It
 	// returns domain.ErrHashingOverloaded when too many hashes are queued.
 	Verify(ctx context.Context, password, encoded string) (match, rehash bool, err error)
+	// CurrentPrefix is the start every hash made with the current
+	// parameters shares. A stored hash without it was made by another
+	// system or with other parameters, and costs another time to check.
+	CurrentPrefix() string
 }
 
 // Clock tells the time; tests control it.

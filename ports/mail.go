@@ -24,6 +24,10 @@ const (
 	MailPasswordReset   MailKind = "password_reset"
 	MailPasswordChanged MailKind = "password_changed"
 	MailEmailChanging   MailKind = "email_changing"
+	// MailMFAEnabled and MailMFADisabled tell the owner the second factor
+	// was turned on or off, so a change they did not make is noticed.
+	MailMFAEnabled  MailKind = "mfa_enabled"
+	MailMFADisabled MailKind = "mfa_disabled"
 )
 
 // MailData fills a template. Link is an absolute URL built on the public

@@ -31,9 +31,9 @@ type OrgRepository interface {
 	Create(ctx context.Context, o domain.Organization) error
 	// ByID returns the organization or domain.ErrOrgNotFound.
 	ByID(ctx context.Context, id uuid.UUID) (domain.Organization, error)
-	// Update writes name, slug, description, active flag and updated_at;
-	// domain.ErrOrgNotFound or domain.ErrSlugTaken.
-	Update(ctx context.Context, o domain.Organization) error
+	// Update writes the fields ch changes (and updated_at) and nothing
+	// else; domain.ErrOrgNotFound or domain.ErrSlugTaken.
+	Update(ctx context.Context, id uuid.UUID, ch domain.OrgChange) error
 	// List returns organizations ordered by (created_at, id) and the
 	// cursor of the next page ("" when none).
 	List(ctx context.Context, f OrgFilter, p Page) ([]domain.Organization, string, error)
@@ -53,8 +53,14 @@ type MembershipRepository interface {
 	Add(ctx context.Context, m domain.Membership) error
 	// Get returns the membership or domain.ErrMembershipNotFound.
 	Get(ctx context.Context, orgID, userID uuid.UUID) (domain.Membership, error)
-	// SetRole changes the role or returns domain.ErrMembershipNotFound.
-	SetRole(ctx context.Context, orgID, userID uuid.UUID, role domain.Role, at time.Time) error
+	// Lock returns the membership and locks it until the transaction in
+	// ctx ends, so a removal cannot interleave with a change that depends
+	// on it (a grant); domain.ErrMembershipNotFound when absent.
+	Lock(ctx context.Context, orgID, userID uuid.UUID) (domain.Membership, error)
+	// SetRole changes the role from `from` to `to` only while it is still
+	// `from` (domain.ErrConcurrentChange otherwise), or returns
+	// domain.ErrMembershipNotFound.
+	SetRole(ctx context.Context, orgID, userID uuid.UUID, from, to domain.Role, at time.Time) error
 	// Remove deletes the membership or returns domain.ErrMembershipNotFound.
 	Remove(ctx context.Context, orgID, userID uuid.UUID) error
 	// LockAdmins locks the organization's admin memberships until the
@@ -94,6 +100,9 @@ type PermissionRepository interface {
 	// DeleteGrant removes a grant of the organization or returns
 	// domain.ErrGrantNotFound.
 	DeleteGrant(ctx context.Context, orgID, grantID uuid.UUID) error
+	// DeleteUserGrants removes every grant of the user in the
+	// organization and returns how many there were.
+	DeleteUserGrants(ctx context.Context, orgID, userID uuid.UUID) (int, error)
 }
 
 // AccessQuery loads what authorization decisions depend on.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/alexedwards/argon2id"
+	"golang.org/x/crypto/argon2"
 
 	"github.com/ums-project/ums/domain"
 	"github.com/ums-project/ums/ports"
@@ -107,6 +108,12 @@ func (h *Hasher) Verify(ctx context.Context, password, encoded string) (bool, bo
 	rehash := p.Memory != h.params.Memory || p.Iterations != h.params.Iterations ||
 		p.Parallelism != h.params.Parallelism || p.KeyLength != h.params.KeyLength
 	return match, match && rehash, nil
+}
+
+// CurrentPrefix implements ports.PasswordHasher: argon2id's encoding
+// starts with the version and the parameters, before the salt.
+func (h *Hasher) CurrentPrefix() string {
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$", argon2.Version, h.params.Memory, h.params.Iterations, h.params.Parallelism)
 }
 
 // Stats returns the pool's current load.

@@ -2,6 +2,7 @@ package crypto_test
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -89,4 +90,17 @@ func TestHasherRejectsUnsafeParameters(t *testing.T) {
 	cfg.MemoryKiB = 1024
 	_, err := crypto.NewHasher(cfg)
 	assert.Error(t, err)
+}
+
+func TestHasherCurrentPrefixStartsEveryNewHashOnly(t *testing.T) {
+	h, err := crypto.NewHasher(crypto.HasherConfig{MemoryKiB: 8 * 1024, Iterations: 1, Parallelism: 1, Concurrency: 1, MaxQueue: 1, QueueTimeout: time.Second})
+	require.NoError(t, err)
+	enc, err := h.Hash(context.Background(), "a long enough password")
+	require.NoError(t, err)
+	assert.True(t, strings.HasPrefix(enc, h.CurrentPrefix()), "%s does not start with %s", enc, h.CurrentPrefix())
+
+	other, err := crypto.NewHasher(crypto.HasherConfig{MemoryKiB: 9 * 1024, Iterations: 1, Parallelism: 1, Concurrency: 1, MaxQueue: 1, QueueTimeout: time.Second})
+	require.NoError(t, err)
+	assert.False(t, strings.HasPrefix(enc, other.CurrentPrefix()), "other parameters, other prefix")
+	assert.False(t, strings.HasPrefix("pbkdf2:sha256:600000$salt$ab", h.CurrentPrefix()))
 }

@@ -11,7 +11,7 @@ import (
 
 type accountHandlers struct {
 	account   *application.Account
-	auth      *application.Auth
+	mfa       *application.MFA
 	bodyLimit int64
 }
 
@@ -140,7 +140,11 @@ func (h *accountHandlers) resendVerification(c echo.Context) error {
 }
 
 func (h *accountHandlers) setupTOTP(c echo.Context) error {
-	s, err := h.auth.SetupTOTP(c.Request().Context(), principal(c))
+	var req passwordRequest
+	if err := bindJSON(c, h.bodyLimit, &req); err != nil {
+		return err
+	}
+	s, err := h.mfa.Setup(c.Request().Context(), principal(c), req.Password)
 	if err != nil {
 		return err
 	}
@@ -152,7 +156,7 @@ func (h *accountHandlers) activateTOTP(c echo.Context) error {
 	if err := bindJSON(c, h.bodyLimit, &req); err != nil {
 		return err
 	}
-	codes, err := h.auth.ActivateTOTP(c.Request().Context(), principal(c), req.Code)
+	codes, err := h.mfa.Activate(c.Request().Context(), principal(c), req.Code)
 	if err != nil {
 		return err
 	}
@@ -164,7 +168,7 @@ func (h *accountHandlers) disableTOTP(c echo.Context) error {
 	if err := bindJSON(c, h.bodyLimit, &req); err != nil {
 		return err
 	}
-	if err := h.auth.DisableTOTP(c.Request().Context(), principal(c), req.Password, req.Code); err != nil {
+	if err := h.mfa.Disable(c.Request().Context(), principal(c), req.Password, req.Code); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)

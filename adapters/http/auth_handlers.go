@@ -10,7 +10,8 @@ import (
 
 type authHandlers struct {
 	registration *application.Registration
-	auth         *application.Auth
+	signIn       *application.Login
+	sessions     *application.Sessions
 	bodyLimit    int64
 }
 
@@ -31,6 +32,6 @@ func (h *authHandlers) register(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	c.Response().Header().Set(echo.HeaderLocation, "/api/v1/users/"+u.ID.String())
+	c.Response().Header().Set(echo.HeaderLocation, "/api/v1/users/"+u.ID().String())
 	return c.JSON(http.StatusCreated, newUserResponse(u))
 }

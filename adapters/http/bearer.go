@@ -20,7 +20,7 @@ var errMissingToken = &domain.Error{Kind: domain.KindUnauthorized, Code: "missin
 // and puts its principal into the context. Unless allowPending, a token
 // issued while a password change was pending is refused with 403 until the
 // password is changed.
-func requireBearer(auth *application.Auth, allowPending bool) echo.MiddlewareFunc {
+func requireBearer(auth *application.Sessions, allowPending bool) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			h := c.Request().Header.Get(echo.HeaderAuthorization)
@@ -57,7 +57,7 @@ func principal(c echo.Context) domain.Principal {
 
 // challenge is the WWW-Authenticate value every 401 carries (RFC 9110).
 func challenge(code string) string {
-	if code == domain.ErrInvalidToken.Code {
+	if code == domain.ErrInvalidToken.Code || code == domain.ErrRefreshTokenReused.Code {
 		return `Bearer realm="ums", error="invalid_token"`
 	}
 	return `Bearer realm="ums"`

@@ -126,7 +126,7 @@ func (h *directoryHandlers) create(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	c.Response().Header().Set(echo.HeaderLocation, "/api/v1/users/"+u.ID.String())
+	c.Response().Header().Set(echo.HeaderLocation, "/api/v1/users/"+u.ID().String())
 	return c.JSON(http.StatusCreated, newUserResponse(u))
 }
 

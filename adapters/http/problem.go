@@ -138,9 +138,6 @@ func toProblem(err error) (Problem, int) {
 	if errors.As(err, &he) {
 		return httpErrorProblem(he), 0
 	}
-	if dependencyDown(err) {
-		return unavailableProblem()
-	}
 	return internalProblem(), 0
 }
 

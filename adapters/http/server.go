@@ -62,7 +62,9 @@ type Observability struct {
 type Services struct {
 	Registration *application.Registration
 	Keys         *application.Keys
-	Auth         *application.Auth
+	Login        *application.Login
+	Sessions     *application.Sessions
+	MFA          *application.MFA
 	Profiles     *application.Profiles
 	Account      *application.Account
 	Orgs         *application.Orgs
@@ -124,17 +126,17 @@ func NewServer(cfg Config, svc Services, log *zap.Logger) (*Server, error) {
 	api := e.Group("/api/v1")
 	limitLogin, limitRegister, limitRefresh := lim.middleware(ScopeLogin), lim.middleware(ScopeRegister), lim.middleware(ScopeRefresh)
 	limitPassword, limitEmail := lim.middleware(ScopePassword), lim.middleware(ScopeEmail)
-	bearer := requireBearer(svc.Auth, false)
+	bearer := requireBearer(svc.Sessions, false)
 	// Routes a user with a pending password change may still use.
-	pending := requireBearer(svc.Auth, true)
-	auth := &authHandlers{registration: svc.Registration, auth: svc.Auth, bodyLimit: cfg.BodyLimit}
+	pending := requireBearer(svc.Sessions, true)
+	auth := &authHandlers{registration: svc.Registration, signIn: svc.Login, sessions: svc.Sessions, bodyLimit: cfg.BodyLimit}
 	api.POST("/auth/register", auth.register, limitRegister)
 	api.POST("/auth/login", auth.login, limitLogin)
 	api.POST("/auth/refresh", auth.refresh, limitRefresh)
 	api.POST("/auth/logout", auth.logout, pending)
 	api.POST("/auth/logout-all", auth.logoutAll, pending)
 
-	acct := &accountHandlers{account: svc.Account, auth: svc.Auth, bodyLimit: cfg.BodyLimit}
+	acct := &accountHandlers{account: svc.Account, mfa: svc.MFA, bodyLimit: cfg.BodyLimit}
 	api.POST("/auth/password/change", acct.changePassword, pending)
 	api.POST("/auth/password/forgot", acct.forgotPassword, limitPassword)
 	api.POST("/auth/password/reset", acct.resetPassword, limitPassword)
@@ -146,7 +148,7 @@ func NewServer(cfg Config, svc Services, log *zap.Logger) (*Server, error) {
 	api.POST("/auth/mfa/totp/activate", acct.activateTOTP, bearer)
 	api.POST("/auth/mfa/totp/disable", acct.disableTOTP, bearer)
 
-	admin := &adminHandlers{dir: svc.Directory}
+	admin := &adminHandlers{dir: svc.Directory, mfa: svc.MFA}
 	dir := &directoryHandlers{dir: svc.Directory, bodyLimit: cfg.BodyLimit}
 	api.GET("/users", dir.list, bearer)
 	api.POST("/users", dir.create, bearer)
@@ -156,6 +158,7 @@ func NewServer(cfg Config, svc Services, log *zap.Logger) (*Server, error) {
 	api.POST("/users/:id/unlock", dir.unlock, bearer)
 	api.POST("/users/:id/require-password-change", admin.requirePasswordChange, bearer)
 	api.POST("/users/:id/revoke-sessions", dir.revokeSessions, bearer)
+	api.POST("/users/:id/mfa/reset", admin.resetMFA, bearer)
 	api.GET("/users/:id/organizations", dir.organizations, bearer)
 	api.GET("/audit-events", dir.auditEvents, bearer)
 

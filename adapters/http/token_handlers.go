@@ -49,7 +49,7 @@ func (h *authHandlers) login(c echo.Context) error {
 	if err := bindJSON(c, h.bodyLimit, &req); err != nil {
 		return err
 	}
-	pair, err := h.auth.Login(c.Request().Context(), application.LoginInput(req))
+	pair, err := h.signIn.Login(c.Request().Context(), application.LoginInput(req))
 	if err != nil {
 		return err
 	}
@@ -61,7 +61,7 @@ func (h *authHandlers) refresh(c echo.Context) error {
 	if err := bindJSON(c, h.bodyLimit, &req); err != nil {
 		return err
 	}
-	pair, err := h.auth.Refresh(c.Request().Context(), req.RefreshToken)
+	pair, err := h.sessions.Refresh(c.Request().Context(), req.RefreshToken)
 	if err != nil {
 		return err
 	}
@@ -69,21 +69,21 @@ func (h *authHandlers) refresh(c echo.Context) error {
 }
 
 func (h *authHandlers) logout(c echo.Context) error {
-	if err := h.auth.Logout(c.Request().Context(), principal(c)); err != nil {
+	if err := h.sessions.Logout(c.Request().Context(), principal(c)); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)
 }
 
 func (h *authHandlers) logoutAll(c echo.Context) error {
-	if err := h.auth.LogoutAll(c.Request().Context(), principal(c)); err != nil {
+	if err := h.sessions.LogoutAll(c.Request().Context(), principal(c)); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)
 }
 
 func (h *authHandlers) listSessions(c echo.Context) error {
-	list, err := h.auth.Sessions(c.Request().Context(), principal(c))
+	list, err := h.sessions.List(c.Request().Context(), principal(c))
 	if err != nil {
 		return err
 	}
@@ -101,7 +101,7 @@ func (h *authHandlers) revokeSession(c echo.Context) error {
 		// Not a session id at all: nothing by that id exists.
 		return &requestError{status: http.StatusNotFound, code: "session_not_found", detail: "session not found"}
 	}
-	if err := h.auth.RevokeSession(c.Request().Context(), principal(c), id); err != nil {
+	if err := h.sessions.Revoke(c.Request().Context(), principal(c), id); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)

@@ -26,10 +26,10 @@ type userResponse struct {
 
 func newUserResponse(u *domain.User) userResponse {
 	return userResponse{
-		ID: u.ID.String(), Email: u.Email.String(), Username: u.Username.String(),
-		FirstName: u.FirstName, LastName: u.LastName, IsActive: u.IsActive,
-		IsSystemAdmin: u.IsSystemAdmin, EmailVerified: u.EmailVerified, MFAEnabled: u.MFAEnabled,
-		MustChangePassword: u.MustChangePassword, PasswordChangedAt: u.PasswordChangedAt,
-		LastLoginAt: u.LastLoginAt, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
+		ID: u.ID().String(), Email: u.Email().String(), Username: u.Username().String(),
+		FirstName: u.FirstName(), LastName: u.LastName(), IsActive: u.IsActive(),
+		IsSystemAdmin: u.IsSystemAdmin(), EmailVerified: u.EmailVerified(), MFAEnabled: u.MFAEnabled(),
+		MustChangePassword: u.MustChangePassword(), PasswordChangedAt: u.PasswordChangedAt(),
+		LastLoginAt: u.LastLoginAt(), CreatedAt: u.CreatedAt(), UpdatedAt: u.UpdatedAt(),
 	}
 }

@@ -25,6 +25,8 @@ var kinds = []ports.MailKind{
 	ports.MailPasswordReset,
 	ports.MailPasswordChanged,
 	ports.MailEmailChanging,
+	ports.MailMFAEnabled,
+	ports.MailMFADisabled,
 }
 
 // Composer renders messages from the embedded templates: a plain-text body

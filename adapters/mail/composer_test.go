@@ -13,7 +13,7 @@ import (
 )
 
 var allKinds = []ports.MailKind{
-	ports.MailVerifyEmail, ports.MailPasswordReset, ports.MailPasswordChanged, ports.MailEmailChanging,
+	ports.MailVerifyEmail, ports.MailPasswordReset, ports.MailPasswordChanged, ports.MailEmailChanging, ports.MailMFAEnabled, ports.MailMFADisabled,
 }
 
 func newComposer(t *testing.T) *mail.Composer {

@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"sort"
 
@@ -70,7 +69,7 @@ func (a *AccessQuery) Facts(ctx context.Context, userID uuid.UUID, orgIDs []uuid
 		return accessFactValues(facts), nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("select user access: %w", err)
+		return nil, dbError("select user access", err)
 	}
 
 	var orgs []accessOrgRow
@@ -79,7 +78,7 @@ func (a *AccessQuery) Facts(ctx context.Context, userID uuid.UUID, orgIDs []uuid
 		ColumnExpr("o.id, o.is_active, m.role").
 		Where("o.id IN (?)", bun.List(asked)).Scan(ctx, &orgs)
 	if err != nil {
-		return nil, fmt.Errorf("select organizations access: %w", err)
+		return nil, dbError("select organizations access", err)
 	}
 	for _, f := range facts {
 		f.UserActive, f.IsSystemAdmin = user.IsActive, user.IsSystemAdmin
@@ -105,7 +104,7 @@ func (a *AccessQuery) Facts(ctx context.Context, userID uuid.UUID, orgIDs []uuid
 		err := db.NewSelect().TableExpr("permissions").ColumnExpr("name").
 			Where("is_active = ?", true).Scan(ctx, &catalog)
 		if err != nil {
-			return nil, fmt.Errorf("select permission catalog: %w", err)
+			return nil, dbError("select permission catalog", err)
 		}
 		sort.Strings(catalog)
 		for _, id := range existing {
@@ -128,7 +127,7 @@ func (a *AccessQuery) Facts(ctx context.Context, userID uuid.UUID, orgIDs []uuid
 		Where("p.is_active = ?", true).
 		OrderExpr("g.created_at DESC, g.id DESC").Scan(ctx, &grants)
 	if err != nil {
-		return nil, fmt.Errorf("select grants access: %w", err)
+		return nil, dbError("select grants access", err)
 	}
 	for i := range grants {
 		f := facts[grants[i].OrgID]
@@ -155,7 +154,7 @@ func (a *AccessQuery) loadRolePermissions(ctx context.Context, db bun.IDB, facts
 		Where("(rp.org_id IS NULL OR rp.org_id IN (?))", bun.List(memberOrgs)).
 		Scan(ctx, &rows)
 	if err != nil {
-		return fmt.Errorf("select role permissions access: %w", err)
+		return dbError("select role permissions access", err)
 	}
 	defaults := map[domain.Role][]string{}
 	for _, r := range rows {

@@ -58,7 +58,7 @@ func TestAccessQueryRunsAFixedNumberOfQueries(t *testing.T) {
 			at := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 
 			user, admin := porttest.NewUser("counted"), porttest.NewUser("countedadmin")
-			admin.IsSystemAdmin = true
+			admin = porttest.Edit(admin, func(s *domain.UserState) { s.IsSystemAdmin = true })
 			var orgIDs []uuid.UUID
 			require.NoError(t, sqlstore.NewTxManager(db).WithinTx(ctx, func(ctx context.Context) error {
 				require.NoError(t, users.Create(ctx, user))
@@ -71,12 +71,12 @@ func TestAccessQueryRunsAFixedNumberOfQueries(t *testing.T) {
 					require.NoError(t, orgs.Create(ctx, o))
 					orgIDs = append(orgIDs, o.ID)
 					role := roles[i%3]
-					require.NoError(t, members.Add(ctx, domain.Membership{OrgID: o.ID, UserID: user.ID, Role: role, CreatedAt: at, UpdatedAt: at}))
+					require.NoError(t, members.Add(ctx, domain.Membership{OrgID: o.ID, UserID: user.ID(), Role: role, CreatedAt: at, UpdatedAt: at}))
 					own, granted := fmt.Sprintf("lab.org%d", i), fmt.Sprintf("lab.grant%d", i)
 					require.NoError(t, perms.Create(ctx, porttest.NewPermission(own, true)))
 					require.NoError(t, perms.Create(ctx, porttest.NewPermission(granted, true)))
 					require.NoError(t, perms.SetRolePermissions(ctx, &o.ID, role, []string{own}, uuid.New, at))
-					require.NoError(t, perms.AddGrant(ctx, domain.Grant{ID: uuid.New(), OrgID: o.ID, UserID: user.ID,
+					require.NoError(t, perms.AddGrant(ctx, domain.Grant{ID: uuid.New(), OrgID: o.ID, UserID: user.ID(),
 						Permission: granted, IsActive: true, CreatedAt: at}))
 				}
 				return nil
@@ -99,19 +99,19 @@ func TestAccessQueryRunsAFixedNumberOfQueries(t *testing.T) {
 				return n
 			}
 
-			one, fifty := queriesFor(user.ID, orgIDs[:1]), queriesFor(user.ID, orgIDs)
+			one, fifty := queriesFor(user.ID(), orgIDs[:1]), queriesFor(user.ID(), orgIDs)
 			assert.Equal(t, 4, one, "user, orgs with membership, role permissions, grants")
 			assert.Equal(t, one, fifty, "no query per organization")
 
-			adminOne, adminFifty := queriesFor(admin.ID, orgIDs[:1]), queriesFor(admin.ID, orgIDs)
+			adminOne, adminFifty := queriesFor(admin.ID(), orgIDs[:1]), queriesFor(admin.ID(), orgIDs)
 			assert.Equal(t, 3, adminOne, "user, orgs, catalog")
 			assert.Equal(t, adminOne, adminFifty)
 
 			assert.Equal(t, 1, queriesFor(uuid.New(), orgIDs), "an unknown user stops at the user")
-			assert.Equal(t, 0, queriesFor(user.ID, nil))
+			assert.Equal(t, 0, queriesFor(user.ID(), nil))
 
 			// The 50 answers are right, not only cheap.
-			got, _ := facts(user.ID, orgIDs)
+			got, _ := facts(user.ID(), orgIDs)
 			require.Len(t, got, 50)
 			for i, id := range orgIDs {
 				want := []string{fmt.Sprintf("lab.grant%d", i), fmt.Sprintf("lab.org%d", i)}

@@ -174,9 +174,9 @@ func leftovers(ctx context.Context, db *sqlstore.DB, u domain.User) (map[string]
 		return nil, fmt.Errorf("the catalog lists only %d user-id columns", len(cols))
 	}
 
-	id := u.ID.String()
-	email := u.Email.String()
-	username := strings.ToLower(u.Username.String())
+	id := u.ID().String()
+	email := u.Email().String()
+	username := strings.ToLower(u.Username().String())
 	type probe struct {
 		place, query string
 		args         []any

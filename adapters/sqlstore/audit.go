@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -49,7 +48,7 @@ func (a *AuditLog) Record(ctx context.Context, e domain.AuditEvent) error {
 		IP: e.IP, UserAgent: e.UserAgent, RequestID: e.RequestID, Details: details,
 	}
 	if _, err := conn(ctx, a.db).NewInsert().Model(row).Exec(ctx); err != nil {
-		return fmt.Errorf("record audit event: %w", err)
+		return dbError("record audit event", err)
 	}
 	return nil
 }
@@ -59,7 +58,7 @@ func (a *AuditLog) Record(ctx context.Context, e domain.AuditEvent) error {
 func (a *AuditLog) Recent(ctx context.Context, n int) ([]domain.AuditEvent, error) {
 	var rows []auditRow
 	if err := conn(ctx, a.db).NewSelect().Model(&rows).OrderExpr("occurred_at DESC, id DESC").Limit(int64(n)).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("list audit events: %w", err)
+		return nil, dbError("list audit events", err)
 	}
 	out := make([]domain.AuditEvent, len(rows))
 	for i, r := range rows {

@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/ums-project/ums/domain"
@@ -55,7 +54,7 @@ func (a *AuditQuery) List(ctx context.Context, f ports.AuditFilter, p ports.Page
 		q = q.Where("occurred_at < ?", f.Until.UTC())
 	}
 	if err := q.OrderExpr("occurred_at DESC, id DESC").Limit(int64(limit + 1)).Scan(ctx); err != nil {
-		return nil, "", fmt.Errorf("list audit events: %w", err)
+		return nil, "", dbError("list audit events", err)
 	}
 
 	next := ""
@@ -71,11 +70,11 @@ func (a *AuditQuery) List(ctx context.Context, f ports.AuditFilter, p ports.Page
 func (a *AuditQuery) DeleteBefore(ctx context.Context, cutoff time.Time) (int64, error) {
 	res, err := conn(ctx, a.db).NewDelete().Model((*auditRow)(nil)).Where("occurred_at < ?", cutoff.UTC()).Exec(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("delete audit events: %w", err)
+		return 0, dbError("delete audit events", err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return 0, fmt.Errorf("delete audit events: %w", err)
+		return 0, dbError("delete audit events", err)
 	}
 	return n, nil
 }

@@ -102,7 +102,7 @@ func Open(ctx context.Context, databaseURL string, pool PoolConfig) (*DB, error)
 		defer cancel()
 		if err := db.PingContext(pctx); err != nil {
 			_ = db.Close()
-			return nil, fmt.Errorf("connect to %s: %w", d, sanitize(err))
+			return nil, dbErrorSanitized("connect to "+string(d), err)
 		}
 	}
 	return db, nil

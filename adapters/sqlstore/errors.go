@@ -1,13 +1,22 @@
 package sqlstore
 
 import (
+	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
+	"fmt"
+	"io"
+	"net"
 	"strings"
+	"syscall"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/ums-project/ums/domain"
 )
 
 // uniqueViolation returns the name of the unique index a write violated, or
@@ -45,3 +54,55 @@ func uniqueViolation(err error) (string, bool) {
 }
 
 func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
+
+// ErrDatabaseDown is the domain's view of a database that could not be
+// reached or dropped the connection mid-request: the request was fine and
+// may succeed on retry.
+var ErrDatabaseDown = domain.Unavailable("unavailable",
+	"a dependency of the service is unavailable; retry shortly", 2*time.Second)
+
+// dbError wraps a driver error with the operation that met it. A database
+// that is down becomes ErrDatabaseDown, so driving adapters need not know
+// database/sql or pgx to answer it; anything else stays an internal
+// error. nil stays nil.
+func dbError(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if databaseDown(err) {
+		return fmt.Errorf("%s: %w: %w", op, ErrDatabaseDown, err)
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+// dbErrorSanitized is dbError for errors whose message may carry the
+// connection string: the cause is judged before sanitize drops its chain.
+func dbErrorSanitized(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if databaseDown(err) {
+		return fmt.Errorf("%s: %w: %w", op, ErrDatabaseDown, sanitize(err))
+	}
+	return fmt.Errorf("%s: %w", op, sanitize(err))
+}
+
+// databaseDown recognizes the causes drivers wrap when the database is
+// unreachable: pgx keeps the net.Error or io.ErrUnexpectedEOF it met and
+// marks errors that happened before a connection was used (such as one
+// found closed) with SafeToRetry; database/sql reports closed connections.
+func databaseDown(err error) bool {
+	var (
+		ne    net.Error
+		retry interface{ SafeToRetry() bool }
+	)
+	return errors.As(err, &ne) ||
+		(errors.As(err, &retry) && retry.SafeToRetry()) ||
+		errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, driver.ErrBadConn) ||
+		errors.Is(err, sql.ErrConnDone) ||
+		errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, context.DeadlineExceeded)
+}

@@ -67,7 +67,7 @@ func OpenFlaskSource(ctx context.Context, dsn string) (*FlaskSource, error) {
 	defer cancel()
 	if err := db.PingContext(pctx); err != nil {
 		_ = db.Close()
-		return nil, fmt.Errorf("source: connect to %s: %w", d, sanitize(err))
+		return nil, dbErrorSanitized("source: connect to "+string(d), err)
 	}
 	return &FlaskSource{db: db, dialect: d}, nil
 }
@@ -84,7 +84,7 @@ func (s *FlaskSource) Snapshot(ctx context.Context) (ports.FlaskSnapshot, error)
 	}
 	tx, err := s.db.BeginTx(ctx, opts)
 	if err != nil {
-		return ports.FlaskSnapshot{}, fmt.Errorf("begin: %w", err)
+		return ports.FlaskSnapshot{}, dbError("begin", err)
 	}
 	defer func() { _ = tx.Rollback() }()
 	var snap ports.FlaskSnapshot
@@ -104,7 +104,7 @@ func (s *FlaskSource) Snapshot(ctx context.Context) (ports.FlaskSnapshot, error)
 func scanTable(ctx context.Context, tx *sql.Tx, table string, cols []string, fn func(v *vals)) error {
 	rows, err := tx.QueryContext(ctx, "SELECT "+strings.Join(cols, ", ")+" FROM "+table+" ORDER BY id")
 	if err != nil {
-		return fmt.Errorf("read table %s (columns %s): %w", table, strings.Join(cols, ", "), err)
+		return dbError("read table "+table+" (columns "+strings.Join(cols, ", ")+")", err)
 	}
 	defer rows.Close()
 	raw := make([]any, len(cols))
@@ -114,7 +114,7 @@ func scanTable(ctx context.Context, tx *sql.Tx, table string, cols []string, fn 
 	}
 	for rows.Next() {
 		if err := rows.Scan(ptrs...); err != nil {
-			return fmt.Errorf("read table %s: %w", table, err)
+			return dbError("read table "+table, err)
 		}
 		v := &vals{raw: raw, cols: cols}
 		fn(v)
@@ -123,7 +123,7 @@ func scanTable(ctx context.Context, tx *sql.Tx, table string, cols []string, fn 
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read table %s: %w", table, err)
+		return dbError("read table "+table, err)
 	}
 	return nil
 }

@@ -20,5 +20,5 @@ func (h *HealthCheck) Name() string { return "database" }
 // Check implements ports.HealthCheck.
 func (h *HealthCheck) Check(ctx context.Context) error {
 	var one int
-	return h.db.NewRaw("SELECT 1").Scan(ctx, &one)
+	return dbError("ping database", h.db.NewRaw("SELECT 1").Scan(ctx, &one))
 }

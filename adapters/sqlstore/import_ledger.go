@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"time"
 
@@ -37,7 +36,7 @@ func NewImportLedger(db *DB) *ImportLedger { return &ImportLedger{db: db} }
 func (l *ImportLedger) Known(ctx context.Context, kind string) (map[int64]uuid.UUID, error) {
 	var rows []legacyIDRow
 	if err := conn(ctx, l.db).NewSelect().Model(&rows).Where("kind = ?", kind).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("select legacy ids: %w", err)
+		return nil, dbError("select legacy ids", err)
 	}
 	out := make(map[int64]uuid.UUID, len(rows))
 	for _, r := range rows {
@@ -60,7 +59,7 @@ func (l *ImportLedger) Remember(ctx context.Context, kind string, oldID int64, n
 		if _, ok := uniqueViolation(err); ok {
 			return domain.ErrConflict
 		}
-		return fmt.Errorf("insert legacy id: %w", err)
+		return dbError("insert legacy id", err)
 	}
 	return nil
 }
@@ -70,7 +69,7 @@ func (l *ImportLedger) SlugTaken(ctx context.Context, slug string) (bool, error)
 	n, err := conn(ctx, l.db).NewSelect().TableExpr("organizations").
 		Where("lower(slug) = ?", strings.ToLower(slug)).Count(ctx)
 	if err != nil {
-		return false, fmt.Errorf("look up slug: %w", err)
+		return false, dbError("look up slug", err)
 	}
 	return n > 0, nil
 }
@@ -90,11 +89,11 @@ func (l *ImportLedger) AddRolePermission(ctx context.Context, id uuid.UUID, orgI
 		AND NOT EXISTS (SELECT 1 FROM role_permissions AS rp WHERE rp.permission_id = p.id AND rp.role = ? AND `+scope+`)`,
 		args...).Exec(ctx)
 	if err != nil {
-		return false, fmt.Errorf("insert role permission: %w", err)
+		return false, dbError("insert role permission", err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return false, fmt.Errorf("insert role permission: %w", err)
+		return false, dbError("insert role permission", err)
 	}
 	return n == 1, nil
 }

@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"sync/atomic"
 	"time"
 
@@ -68,7 +67,7 @@ func (l *LoginThrottle) Reserve(ctx context.Context, key string, now time.Time) 
 		ok = true
 	})
 	if err != nil {
-		return false, 0, fmt.Errorf("reserve login attempt: %w", err)
+		return false, 0, dbError("reserve login attempt", err)
 	}
 	if l.calls.Add(1)%throttlePruneEvery == 0 {
 		// Best effort: the reservation is made, and the next prune retries.
@@ -83,7 +82,7 @@ func (l *LoginThrottle) Release(ctx context.Context, key string) error {
 		Set("failures = failures - 1").
 		Where("identifier = ?", key).Where("failures > 0").Exec(ctx)
 	if err != nil {
-		return fmt.Errorf("release login attempt: %w", err)
+		return dbError("release login attempt", err)
 	}
 	return nil
 }
@@ -104,7 +103,7 @@ func (l *LoginThrottle) Fail(ctx context.Context, key string, now time.Time) (bo
 		}
 	})
 	if err != nil {
-		return false, fmt.Errorf("record failed login: %w", err)
+		return false, dbError("record failed login", err)
 	}
 	return locked, nil
 }
@@ -112,7 +111,7 @@ func (l *LoginThrottle) Fail(ctx context.Context, key string, now time.Time) (bo
 // Reset implements ports.LoginThrottle.
 func (l *LoginThrottle) Reset(ctx context.Context, key string) error {
 	if _, err := l.db.NewDelete().Model((*loginAttemptRow)(nil)).Where("identifier = ?", key).Exec(ctx); err != nil {
-		return fmt.Errorf("reset login attempts: %w", err)
+		return dbError("reset login attempts", err)
 	}
 	return nil
 }

@@ -84,7 +84,7 @@ func (o *MailOutbox) Enqueue(ctx context.Context, id uuid.UUID, m ports.Mail, at
 		if _, ok := uniqueViolation(err); ok {
 			return domain.ErrConflict
 		}
-		return fmt.Errorf("enqueue mail: %w", err)
+		return dbError("enqueue mail", err)
 	}
 	return nil
 }
@@ -131,7 +131,7 @@ func (o *MailOutbox) Claim(ctx context.Context, now time.Time, lease time.Durati
 			until, now, limit)
 	}
 	if err := q.Scan(ctx, &rows); err != nil {
-		return nil, fmt.Errorf("claim mail: %w", err)
+		return nil, dbError("claim mail", err)
 	}
 	// RETURNING comes in no particular order; oldest first is what a
 	// reader of the worker's log expects.
@@ -160,11 +160,11 @@ func (o *MailOutbox) Claim(ctx context.Context, now time.Time, lease time.Durati
 func (o *MailOutbox) openRow(r claimedRow) (ports.OutboxMail, error) {
 	text, err := o.open(r.TextBody)
 	if err != nil {
-		return ports.OutboxMail{}, fmt.Errorf("text body: %w", err)
+		return ports.OutboxMail{}, dbError("text body", err)
 	}
 	html, err := o.open(r.HTMLBody)
 	if err != nil {
-		return ports.OutboxMail{}, fmt.Errorf("HTML body: %w", err)
+		return ports.OutboxMail{}, dbError("HTML body", err)
 	}
 	return ports.OutboxMail{
 		ID:       r.ID,
@@ -182,7 +182,7 @@ func (o *MailOutbox) MarkSent(ctx context.Context, id uuid.UUID, at time.Time) e
 		Where("id = ?", id).Where("sent_at IS NULL").Where("failed_at IS NULL").
 		Exec(ctx)
 	if err != nil {
-		return fmt.Errorf("mark mail sent: %w", err)
+		return dbError("mark mail sent", err)
 	}
 	return nil
 }
@@ -203,7 +203,7 @@ func (o *MailOutbox) MarkFailed(ctx context.Context, id uuid.UUID, reason string
 		q = q.Set("failed_at = ?", time.Now().UTC()).Set("text_body = ''").Set("html_body = ''")
 	}
 	if _, err := q.Exec(ctx); err != nil {
-		return fmt.Errorf("mark mail failed: %w", err)
+		return dbError("mark mail failed", err)
 	}
 	return nil
 }
@@ -214,7 +214,7 @@ func (o *MailOutbox) seal(body string) (string, error) {
 	}
 	sealed, err := o.box.Seal([]byte(body), outboxBodyLabel)
 	if err != nil {
-		return "", fmt.Errorf("seal mail body: %w", err)
+		return "", dbError("seal mail body", err)
 	}
 	return base64.StdEncoding.EncodeToString(sealed), nil
 }

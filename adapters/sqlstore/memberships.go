@@ -3,7 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"fmt"
+	"errors"
 	"time"
 
 	"github.com/google/uuid"
@@ -55,7 +55,7 @@ func (r *MembershipRepository) Add(ctx context.Context, m domain.Membership) err
 		if _, ok := uniqueViolation(err); ok {
 			return domain.ErrAlreadyMember
 		}
-		return fmt.Errorf("insert membership: %w", err)
+		return dbError("insert membership", err)
 	}
 	return nil
 }
@@ -69,17 +69,47 @@ func (r *MembershipRepository) Get(ctx context.Context, orgID, userID uuid.UUID)
 		if isNoRows(err) {
 			return domain.Membership{}, domain.ErrMembershipNotFound
 		}
-		return domain.Membership{}, fmt.Errorf("select membership: %w", err)
+		return domain.Membership{}, dbError("select membership", err)
+	}
+	return row.toDomain(), nil
+}
+
+// Lock implements ports.MembershipRepository: FOR UPDATE on Postgres; on
+// SQLite the transaction (BEGIN IMMEDIATE) already excludes every other
+// writer.
+func (r *MembershipRepository) Lock(ctx context.Context, orgID, userID uuid.UUID) (domain.Membership, error) {
+	row := new(membershipRow)
+	q := conn(ctx, r.db).NewSelect().Model(row).Where("m.org_id = ?", orgID).Where("m.user_id = ?", userID).Limit(1)
+	if r.db.Dialect == Postgres {
+		q = q.For("UPDATE")
+	}
+	if err := q.Scan(ctx); err != nil {
+		if isNoRows(err) {
+			return domain.Membership{}, domain.ErrMembershipNotFound
+		}
+		return domain.Membership{}, dbError("lock membership", err)
 	}
 	return row.toDomain(), nil
 }
 
 // SetRole implements ports.MembershipRepository.
-func (r *MembershipRepository) SetRole(ctx context.Context, orgID, userID uuid.UUID, role domain.Role, at time.Time) error {
-	res, err := conn(ctx, r.db).NewUpdate().Model((*membershipRow)(nil)).
-		Set("role = ?", string(role)).Set("updated_at = ?", at.UTC()).
-		Where("org_id = ?", orgID).Where("user_id = ?", userID).Exec(ctx)
-	return membershipAffected("set membership role", res, err)
+func (r *MembershipRepository) SetRole(ctx context.Context, orgID, userID uuid.UUID, from, to domain.Role, at time.Time) error {
+	db := conn(ctx, r.db)
+	res, err := db.NewUpdate().Model((*membershipRow)(nil)).
+		Set("role = ?", string(to)).Set("updated_at = ?", at.UTC()).
+		Where("org_id = ?", orgID).Where("user_id = ?", userID).Where("role = ?", string(from)).Exec(ctx)
+	err = membershipAffected("set membership role", res, err)
+	if errors.Is(err, domain.ErrMembershipNotFound) {
+		exists, xerr := db.NewSelect().Model((*membershipRow)(nil)).
+			Where("org_id = ?", orgID).Where("user_id = ?", userID).Exists(ctx)
+		switch {
+		case xerr != nil:
+			return dbError("set membership role", xerr)
+		case exists:
+			return domain.ErrConcurrentChange
+		}
+	}
+	return err
 }
 
 // Remove implements ports.MembershipRepository.
@@ -101,7 +131,7 @@ func (r *MembershipRepository) LockAdmins(ctx context.Context, orgID uuid.UUID) 
 	}
 	var n int
 	if err := conn(ctx, r.db).NewRaw(query, orgID, string(domain.RoleAdmin)).Scan(ctx, &n); err != nil {
-		return 0, fmt.Errorf("lock organization admins: %w", err)
+		return 0, dbError("lock organization admins", err)
 	}
 	return n, nil
 }
@@ -122,7 +152,7 @@ func (r *MembershipRepository) ByOrg(ctx context.Context, orgID uuid.UUID, p por
 		q = q.Where("(m.created_at, m.user_id) > (?, ?)", after.at, after.id)
 	}
 	if err := q.OrderExpr("m.created_at ASC, m.user_id ASC").Limit(int64(limit+1)).Scan(ctx, &rows); err != nil {
-		return nil, "", fmt.Errorf("list members: %w", err)
+		return nil, "", dbError("list members", err)
 	}
 	next := ""
 	if len(rows) > limit {
@@ -143,7 +173,7 @@ func (r *MembershipRepository) ByUser(ctx context.Context, userID uuid.UUID) ([]
 	err := conn(ctx, r.db).NewSelect().Model(&rows).Where("m.user_id = ?", userID).
 		OrderExpr("m.created_at ASC, m.org_id ASC").Scan(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("list memberships of user: %w", err)
+		return nil, dbError("list memberships of user", err)
 	}
 	out := make([]domain.Membership, len(rows))
 	for i := range rows {
@@ -154,11 +184,11 @@ func (r *MembershipRepository) ByUser(ctx context.Context, userID uuid.UUID) ([]
 
 func membershipAffected(what string, res sql.Result, err error) error {
 	if err != nil {
-		return fmt.Errorf("%s: %w", what, err)
+		return dbError(what, err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return fmt.Errorf("%s: %w", what, err)
+		return dbError(what, err)
 	}
 	if n == 0 {
 		return domain.ErrMembershipNotFound

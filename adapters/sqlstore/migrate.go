@@ -39,7 +39,7 @@ func NewMigrator(db *DB) (*Migrator, error) {
 // callers (several instances starting at once) are serialised by a lock row.
 func (m *Migrator) Up(ctx context.Context) ([]string, error) {
 	if err := m.m.Init(ctx); err != nil {
-		return nil, fmt.Errorf("init migrations: %w", err)
+		return nil, dbError("init migrations", err)
 	}
 	if err := m.lock(ctx); err != nil {
 		return nil, err
@@ -47,7 +47,7 @@ func (m *Migrator) Up(ctx context.Context) ([]string, error) {
 	defer m.unlock()
 	g, err := m.m.Migrate(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("migrate up: %w", err)
+		return nil, dbError("migrate up", err)
 	}
 	return names(g), nil
 }
@@ -55,7 +55,7 @@ func (m *Migrator) Up(ctx context.Context) ([]string, error) {
 // Down rolls back the last applied group of migrations.
 func (m *Migrator) Down(ctx context.Context) ([]string, error) {
 	if err := m.m.Init(ctx); err != nil {
-		return nil, fmt.Errorf("init migrations: %w", err)
+		return nil, dbError("init migrations", err)
 	}
 	if err := m.lock(ctx); err != nil {
 		return nil, err
@@ -63,7 +63,7 @@ func (m *Migrator) Down(ctx context.Context) ([]string, error) {
 	defer m.unlock()
 	g, err := m.m.Rollback(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("migrate down: %w", err)
+		return nil, dbError("migrate down", err)
 	}
 	return names(g), nil
 }
@@ -71,11 +71,11 @@ func (m *Migrator) Down(ctx context.Context) ([]string, error) {
 // Status lists every migration in order with its state.
 func (m *Migrator) Status(ctx context.Context) ([]MigrationStatus, error) {
 	if err := m.m.Init(ctx); err != nil {
-		return nil, fmt.Errorf("init migrations: %w", err)
+		return nil, dbError("init migrations", err)
 	}
 	ms, err := m.m.MigrationsWithStatus(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("migration status: %w", err)
+		return nil, dbError("migration status", err)
 	}
 	out := make([]MigrationStatus, len(ms))
 	for i, mg := range ms {
@@ -101,6 +101,9 @@ func (m *Migrator) Pending(ctx context.Context) (int, error) {
 
 func (m *Migrator) lock(ctx context.Context) error {
 	if err := m.m.Lock(ctx); err != nil {
+		if databaseDown(err) {
+			return dbError("lock migrations", err)
+		}
 		return fmt.Errorf("another process is migrating (lock held): %w", err)
 	}
 	return nil

@@ -95,16 +95,16 @@ func (b *NotifyBus) Publish(ctx context.Context, revoked []domain.RevokedSession
 	}
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("publish revocations: %w", sanitize(err))
+		return dbErrorSanitized("publish revocations", err)
 	}
 	defer func() { _ = tx.Rollback() }()
 	for _, p := range payloads {
 		if _, err := tx.ExecContext(ctx, "SELECT pg_notify($1, $2)", b.channel, p); err != nil {
-			return fmt.Errorf("publish revocations: %w", sanitize(err))
+			return dbErrorSanitized("publish revocations", err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("publish revocations: %w", sanitize(err))
+		return dbErrorSanitized("publish revocations", err)
 	}
 	return nil
 }
@@ -197,7 +197,7 @@ func (b *NotifyBus) run(ctx context.Context, cfg *pgx.ConnConfig, h ports.Revoca
 func (b *NotifyBus) listen(ctx context.Context, cfg *pgx.ConnConfig, h ports.RevocationHandler, listening func()) error {
 	conn, err := pgx.ConnectConfig(ctx, cfg.Copy())
 	if err != nil {
-		return fmt.Errorf("connect: %w", sanitize(err))
+		return dbErrorSanitized("connect", err)
 	}
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -205,7 +205,7 @@ func (b *NotifyBus) listen(ctx context.Context, cfg *pgx.ConnConfig, h ports.Rev
 		_ = conn.Close(cctx)
 	}()
 	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{b.channel}.Sanitize()); err != nil {
-		return fmt.Errorf("listen: %w", sanitize(err))
+		return dbErrorSanitized("listen", err)
 	}
 	if err := h.Resync(ctx); err != nil {
 		return fmt.Errorf("resync: %w", err)
@@ -225,7 +225,7 @@ func (b *NotifyBus) listen(ctx context.Context, cfg *pgx.ConnConfig, h ports.Rev
 			return ctx.Err()
 		}
 		if wctx.Err() == nil || conn.IsClosed() {
-			return fmt.Errorf("wait for notification: %w", sanitize(err))
+			return dbErrorSanitized("wait for notification", err)
 		}
 		// Silence for a whole interval: make sure the peer is still there.
 		pctx, cancel := context.WithTimeout(ctx, notifyPingTimeout)
@@ -235,7 +235,7 @@ func (b *NotifyBus) listen(ctx context.Context, cfg *pgx.ConnConfig, h ports.Rev
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			return fmt.Errorf("ping: %w", sanitize(err))
+			return dbErrorSanitized("ping", err)
 		}
 	}
 }

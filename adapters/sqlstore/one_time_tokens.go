@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -57,7 +56,7 @@ func (r *OneTimeTokenRepository) Create(ctx context.Context, t domain.OneTimeTok
 		if _, ok := uniqueViolation(err); ok {
 			return domain.ErrConflict
 		}
-		return fmt.Errorf("insert one-time token: %w", err)
+		return dbError("insert one-time token", err)
 	}
 	return nil
 }
@@ -80,7 +79,7 @@ func (r *OneTimeTokenRepository) Consume(ctx context.Context, purpose domain.Tok
 		if isNoRows(err) {
 			return domain.OneTimeToken{}, domain.ErrInvalidToken
 		}
-		return domain.OneTimeToken{}, fmt.Errorf("consume one-time token: %w", err)
+		return domain.OneTimeToken{}, dbError("consume one-time token", err)
 	}
 	if n, err := res.RowsAffected(); err != nil || n != 1 {
 		return domain.OneTimeToken{}, domain.ErrInvalidToken
@@ -95,7 +94,7 @@ func (r *OneTimeTokenRepository) InvalidateForUser(ctx context.Context, userID u
 		Where("user_id = ?", userID).Where("purpose = ?", string(purpose)).Where("used_at IS NULL").
 		Exec(ctx)
 	if err != nil {
-		return fmt.Errorf("invalidate one-time tokens: %w", err)
+		return dbError("invalidate one-time tokens", err)
 	}
 	return nil
 }

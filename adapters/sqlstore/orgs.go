@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"time"
 
@@ -62,23 +61,36 @@ func (r *OrgRepository) ByID(ctx context.Context, id uuid.UUID) (domain.Organiza
 		if isNoRows(err) {
 			return domain.Organization{}, domain.ErrOrgNotFound
 		}
-		return domain.Organization{}, fmt.Errorf("select organization: %w", err)
+		return domain.Organization{}, dbError("select organization", err)
 	}
 	return row.toDomain(), nil
 }
 
 // Update implements ports.OrgRepository.
-func (r *OrgRepository) Update(ctx context.Context, o domain.Organization) error {
-	res, err := conn(ctx, r.db).NewUpdate().Model((*orgRow)(nil)).
-		Set("name = ?", o.Name).Set("slug = ?", o.Slug).Set("description = ?", o.Description).
-		Set("is_active = ?", o.IsActive).Set("updated_at = ?", o.UpdatedAt.UTC()).
-		Where("id = ?", o.ID).Exec(ctx)
+func (r *OrgRepository) Update(ctx context.Context, id uuid.UUID, ch domain.OrgChange) error {
+	if ch.Empty() {
+		return nil
+	}
+	q := conn(ctx, r.db).NewUpdate().Model((*orgRow)(nil))
+	if ch.Name != nil {
+		q = q.Set("name = ?", *ch.Name)
+	}
+	if ch.Slug != nil {
+		q = q.Set("slug = ?", *ch.Slug)
+	}
+	if ch.Description != nil {
+		q = q.Set("description = ?", *ch.Description)
+	}
+	if ch.Active != nil {
+		q = q.Set("is_active = ?", *ch.Active)
+	}
+	res, err := q.Set("updated_at = ?", ch.At.UTC()).Where("id = ?", id).Exec(ctx)
 	if err != nil {
 		return orgWriteError("update organization", err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return fmt.Errorf("update organization: %w", err)
+		return dbError("update organization", err)
 	}
 	if n == 0 {
 		return domain.ErrOrgNotFound
@@ -107,7 +119,7 @@ func (r *OrgRepository) List(ctx context.Context, f ports.OrgFilter, p ports.Pag
 		q = q.Where("(o.created_at, o.id) > (?, ?)", after.at, after.id)
 	}
 	if err := q.OrderExpr("o.created_at ASC, o.id ASC").Limit(int64(limit + 1)).Scan(ctx); err != nil {
-		return nil, "", fmt.Errorf("list organizations: %w", err)
+		return nil, "", dbError("list organizations", err)
 	}
 	next := ""
 	if len(rows) > limit {
@@ -136,5 +148,5 @@ func orgWriteError(what string, err error) error {
 		}
 		return domain.ErrConflict
 	}
-	return fmt.Errorf("%s: %w", what, err)
+	return dbError(what, err)
 }

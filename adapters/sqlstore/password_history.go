@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -33,7 +32,7 @@ func NewPasswordHistory(db *DB) *PasswordHistory { return &PasswordHistory{db: d
 func (h *PasswordHistory) Add(ctx context.Context, id, userID uuid.UUID, hash string, at time.Time) error {
 	row := &passwordHistoryRow{ID: id, UserID: userID, PasswordHash: hash, CreatedAt: at.UTC()}
 	if _, err := conn(ctx, h.db).NewInsert().Model(row).Exec(ctx); err != nil {
-		return fmt.Errorf("insert password history: %w", err)
+		return dbError("insert password history", err)
 	}
 	return nil
 }
@@ -49,7 +48,7 @@ func (h *PasswordHistory) Recent(ctx context.Context, userID uuid.UUID, n int) (
 		Where("user_id = ?", userID).OrderExpr("created_at DESC, id DESC").Limit(int64(n)).
 		Scan(ctx, &hashes)
 	if err != nil {
-		return nil, fmt.Errorf("select password history: %w", err)
+		return nil, dbError("select password history", err)
 	}
 	return hashes, nil
 }

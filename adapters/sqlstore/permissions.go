@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"fmt"
 	"sort"
 	"strings"
 	"time"
@@ -92,7 +91,7 @@ func (r *PermissionRepository) Create(ctx context.Context, p domain.Permission) 
 			}
 			return domain.ErrConflict
 		}
-		return fmt.Errorf("insert permission: %w", err)
+		return dbError("insert permission", err)
 	}
 	return nil
 }
@@ -104,7 +103,7 @@ func (r *PermissionRepository) ByName(ctx context.Context, name string) (domain.
 		if isNoRows(err) {
 			return domain.Permission{}, domain.ErrPermissionNotFound
 		}
-		return domain.Permission{}, fmt.Errorf("select permission: %w", err)
+		return domain.Permission{}, dbError("select permission", err)
 	}
 	return row.toDomain(), nil
 }
@@ -118,7 +117,7 @@ func (r *PermissionRepository) List(ctx context.Context, includeInactive bool) (
 		q = q.Where("p.is_active = ?", true)
 	}
 	if err := q.Scan(ctx); err != nil {
-		return nil, fmt.Errorf("list permissions: %w", err)
+		return nil, dbError("list permissions", err)
 	}
 	out := make([]domain.Permission, len(rows))
 	for i := range rows {
@@ -134,11 +133,11 @@ func (r *PermissionRepository) SetActive(ctx context.Context, name string, activ
 		Set("is_active = ?", active).Set("updated_at = ?", at.UTC()).
 		Where("name = ?", name).Exec(ctx)
 	if err != nil {
-		return fmt.Errorf("set permission active: %w", err)
+		return dbError("set permission active", err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return fmt.Errorf("set permission active: %w", err)
+		return dbError("set permission active", err)
 	}
 	if n == 0 {
 		return domain.ErrPermissionNotFound
@@ -159,7 +158,7 @@ func (r *PermissionRepository) RolePermissions(ctx context.Context, orgID *uuid.
 		Where("rp.role = ?", string(role)).Where("p.is_active = ?", true)
 	q = whereRolePermissionScope(q, orgID)
 	if err := q.Scan(ctx, &names); err != nil {
-		return nil, fmt.Errorf("select role permissions: %w", err)
+		return nil, dbError("select role permissions", err)
 	}
 	sort.Strings(names)
 	return names, nil
@@ -184,14 +183,14 @@ func (r *PermissionRepository) SetRolePermissions(ctx context.Context, orgID *uu
 			}
 			if _, err := db.NewRaw("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))",
 				"role_permissions:"+scope+":"+string(role)).Exec(ctx); err != nil {
-				return fmt.Errorf("lock role permissions: %w", err)
+				return dbError("lock role permissions", err)
 			}
 		}
 		var found []permissionRow
 		if len(wanted) > 0 {
 			if err := db.NewSelect().Model(&found).Column("id", "name").
 				Where("p.name IN (?)", bun.List(wanted)).Scan(ctx); err != nil {
-				return fmt.Errorf("resolve permission names: %w", err)
+				return dbError("resolve permission names", err)
 			}
 			if len(found) != len(wanted) {
 				return domain.ErrPermissionNotFound
@@ -204,7 +203,7 @@ func (r *PermissionRepository) SetRolePermissions(ctx context.Context, orgID *uu
 			del = del.Where("org_id IS NULL")
 		}
 		if _, err := del.Exec(ctx); err != nil {
-			return fmt.Errorf("delete role permissions: %w", err)
+			return dbError("delete role permissions", err)
 		}
 		if len(found) == 0 {
 			return nil
@@ -217,7 +216,7 @@ func (r *PermissionRepository) SetRolePermissions(ctx context.Context, orgID *uu
 			if _, ok := uniqueViolation(err); ok {
 				return domain.ErrConflict
 			}
-			return fmt.Errorf("insert role permissions: %w", err)
+			return dbError("insert role permissions", err)
 		}
 		return nil
 	})
@@ -236,11 +235,11 @@ func (r *PermissionRepository) AddGrant(ctx context.Context, g domain.Grant) err
 		if _, ok := uniqueViolation(err); ok {
 			return domain.ErrConflict
 		}
-		return fmt.Errorf("insert grant: %w", err)
+		return dbError("insert grant", err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return fmt.Errorf("insert grant: %w", err)
+		return dbError("insert grant", err)
 	}
 	if n == 0 {
 		return domain.ErrPermissionNotFound
@@ -258,7 +257,7 @@ func (r *PermissionRepository) Grants(ctx context.Context, orgID uuid.UUID) ([]d
 		Where("g.org_id = ?", orgID).
 		OrderExpr("g.created_at DESC, g.id DESC").Scan(ctx, &rows)
 	if err != nil {
-		return nil, fmt.Errorf("list grants: %w", err)
+		return nil, dbError("list grants", err)
 	}
 	out := make([]domain.Grant, len(rows))
 	for i := range rows {
@@ -273,16 +272,30 @@ func (r *PermissionRepository) DeleteGrant(ctx context.Context, orgID, grantID u
 	res, err := conn(ctx, r.db).NewDelete().TableExpr("grants").
 		Where("id = ?", grantID).Where("org_id = ?", orgID).Exec(ctx)
 	if err != nil {
-		return fmt.Errorf("delete grant: %w", err)
+		return dbError("delete grant", err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return fmt.Errorf("delete grant: %w", err)
+		return dbError("delete grant", err)
 	}
 	if n == 0 {
 		return domain.ErrGrantNotFound
 	}
 	return nil
+}
+
+// DeleteUserGrants implements ports.PermissionRepository.
+func (r *PermissionRepository) DeleteUserGrants(ctx context.Context, orgID, userID uuid.UUID) (int, error) {
+	res, err := conn(ctx, r.db).NewDelete().TableExpr("grants").
+		Where("org_id = ?", orgID).Where("user_id = ?", userID).Exec(ctx)
+	if err != nil {
+		return 0, dbError("delete user grants", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, dbError("delete user grants", err)
+	}
+	return int(n), nil
 }
 
 // whereRolePermissionScope keeps role_permissions rows (aliased rp) of one

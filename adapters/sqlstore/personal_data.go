@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"strings"
 	"time"
 
@@ -58,7 +57,7 @@ func (p *PersonalData) Export(ctx context.Context, userID uuid.UUID) (ports.User
 	var sessions []sessionRow
 	if err := db.NewSelect().Model(&sessions).Where("user_id = ?", userID).
 		OrderExpr("created_at ASC, id ASC").Scan(ctx); err != nil {
-		return ports.UserExport{}, fmt.Errorf("export sessions: %w", err)
+		return ports.UserExport{}, dbError("export sessions", err)
 	}
 	out.Sessions = make([]domain.Session, len(sessions))
 	for i := range sessions {
@@ -68,7 +67,7 @@ func (p *PersonalData) Export(ctx context.Context, userID uuid.UUID) (ports.User
 	var members []pdMembershipRow
 	if err := db.NewRaw("SELECT org_id, user_id, role, created_at, updated_at FROM memberships"+
 		" WHERE user_id = ? ORDER BY created_at ASC, org_id ASC", userID).Scan(ctx, &members); err != nil {
-		return ports.UserExport{}, fmt.Errorf("export memberships: %w", err)
+		return ports.UserExport{}, dbError("export memberships", err)
 	}
 	out.Memberships = make([]domain.Membership, len(members))
 	for i, m := range members {
@@ -80,7 +79,7 @@ func (p *PersonalData) Export(ctx context.Context, userID uuid.UUID) (ports.User
 	if err := db.NewRaw("SELECT g.id, g.org_id, g.user_id, p.name AS permission, g.is_active, g.expires_at,"+
 		" g.granted_by, g.created_at FROM grants AS g JOIN permissions AS p ON p.id = g.permission_id"+
 		" WHERE g.user_id = ? ORDER BY g.created_at ASC, g.id ASC", userID).Scan(ctx, &grants); err != nil {
-		return ports.UserExport{}, fmt.Errorf("export grants: %w", err)
+		return ports.UserExport{}, dbError("export grants", err)
 	}
 	out.Grants = make([]domain.Grant, len(grants))
 	for i, g := range grants {
@@ -91,7 +90,7 @@ func (p *PersonalData) Export(ctx context.Context, userID uuid.UUID) (ports.User
 	var events []auditRow
 	if err := db.NewSelect().Model(&events).Where("actor_id = ? OR target_id = ?", userID, userID.String()).
 		OrderExpr("occurred_at DESC, id DESC").Scan(ctx); err != nil {
-		return ports.UserExport{}, fmt.Errorf("export audit events: %w", err)
+		return ports.UserExport{}, dbError("export audit events", err)
 	}
 	out.AuditEvents = auditEvents(events)
 	return out, nil
@@ -114,14 +113,14 @@ func (p *PersonalData) Erase(ctx context.Context, userID, pseudonym uuid.UUID) e
 			if isNoRows(err) {
 				return domain.ErrUserNotFound
 			}
-			return fmt.Errorf("erase user: %w", err)
+			return dbError("erase user", err)
 		}
 		// Verification mail goes to the address being verified, which may
 		// not be the account's yet; the tokens remember those addresses.
 		var payloads []string
 		if err := db.NewSelect().Model((*oneTimeTokenRow)(nil)).Column("payload").
 			Where("user_id = ?", userID).Where("payload <> ''").Scan(ctx, &payloads); err != nil {
-			return fmt.Errorf("erase user: read token addresses: %w", err)
+			return dbError("erase user: read token addresses", err)
 		}
 		recipients := pdRecipients(email, payloads)
 
@@ -159,7 +158,7 @@ type pdExecer interface {
 
 func pdExec(ctx context.Context, what string, q pdExecer) error {
 	if _, err := q.Exec(ctx); err != nil {
-		return fmt.Errorf("erase user: %s: %w", what, err)
+		return dbError("erase user: "+what, err)
 	}
 	return nil
 }

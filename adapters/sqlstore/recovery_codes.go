@@ -49,13 +49,13 @@ func (c *RecoveryCodes) Replace(ctx context.Context, userID uuid.UUID, hashes []
 	return NewTxManager(c.db).WithinTx(ctx, func(ctx context.Context) error {
 		db := conn(ctx, c.db)
 		if _, err := db.NewDelete().Model((*recoveryCodeRow)(nil)).Where("user_id = ?", userID).Exec(ctx); err != nil {
-			return fmt.Errorf("delete recovery codes: %w", err)
+			return dbError("delete recovery codes", err)
 		}
 		if len(rows) == 0 {
 			return nil
 		}
 		if _, err := db.NewInsert().Model(&rows).Exec(ctx); err != nil {
-			return fmt.Errorf("insert recovery codes: %w", err)
+			return dbError("insert recovery codes", err)
 		}
 		return nil
 	})
@@ -73,11 +73,11 @@ func (c *RecoveryCodes) Use(ctx context.Context, userID uuid.UUID, hash []byte, 
 		Where("user_id = ?", userID).Where("code_hash = ?", hex.EncodeToString(hash)).Where("used_at IS NULL").
 		Exec(ctx)
 	if err != nil {
-		return false, fmt.Errorf("use recovery code: %w", err)
+		return false, dbError("use recovery code", err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return false, fmt.Errorf("use recovery code: %w", err)
+		return false, dbError("use recovery code", err)
 	}
 	return n > 0, nil
 }
@@ -87,7 +87,7 @@ func (c *RecoveryCodes) Remaining(ctx context.Context, userID uuid.UUID) (int, e
 	n, err := conn(ctx, c.db).NewSelect().Model((*recoveryCodeRow)(nil)).
 		Where("user_id = ?", userID).Where("used_at IS NULL").Count(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("count recovery codes: %w", err)
+		return 0, dbError("count recovery codes", err)
 	}
 	return int(n), nil
 }

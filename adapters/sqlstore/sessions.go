@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -107,7 +106,7 @@ func (r *SessionRepository) ByID(ctx context.Context, id uuid.UUID) (domain.Sess
 		if isNoRows(err) {
 			return domain.Session{}, domain.ErrSessionNotFound
 		}
-		return domain.Session{}, fmt.Errorf("select session: %w", err)
+		return domain.Session{}, dbError("select session", err)
 	}
 	return row.toDomain(), nil
 }
@@ -119,7 +118,7 @@ func (r *SessionRepository) ActiveByUser(ctx context.Context, userID uuid.UUID, 
 		Where("user_id = ?", userID).Where("revoked_at IS NULL").Where("expires_at > ?", now.UTC()).
 		OrderExpr("created_at DESC, id DESC").Scan(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("select active sessions: %w", err)
+		return nil, dbError("select active sessions", err)
 	}
 	out := make([]domain.Session, len(rows))
 	for i := range rows {
@@ -135,11 +134,11 @@ func (r *SessionRepository) Touch(ctx context.Context, id uuid.UUID, at time.Tim
 		Set("last_used_at = ?", at.UTC()).Set("ip = ?", ip).Set("user_agent = ?", userAgent).
 		Where("id = ?", id).Exec(ctx)
 	if err != nil {
-		return fmt.Errorf("touch session: %w", err)
+		return dbError("touch session", err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return fmt.Errorf("touch session: %w", err)
+		return dbError("touch session", err)
 	}
 	if n == 0 {
 		return domain.ErrSessionNotFound
@@ -154,11 +153,11 @@ func (r *SessionRepository) Revoke(ctx context.Context, id uuid.UUID, at time.Ti
 		Set("revoked_at = ?", at.UTC()).Set("revoke_reason = ?", reason).
 		Where("id = ?", id).Where("revoked_at IS NULL").Exec(ctx)
 	if err != nil {
-		return false, fmt.Errorf("revoke session: %w", err)
+		return false, dbError("revoke session", err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return false, fmt.Errorf("revoke session: %w", err)
+		return false, dbError("revoke session", err)
 	}
 	return n == 1, nil
 }
@@ -173,7 +172,7 @@ func (r *SessionRepository) RevokeAllForUser(ctx context.Context, userID uuid.UU
 		Where("user_id = ?", userID).Where("revoked_at IS NULL").
 		Returning("id").Exec(ctx, &ids)
 	if err != nil {
-		return nil, fmt.Errorf("revoke sessions of user: %w", err)
+		return nil, dbError("revoke sessions of user", err)
 	}
 	return ids, nil
 }
@@ -184,7 +183,7 @@ func (r *SessionRepository) RevokedSince(ctx context.Context, since time.Time) (
 	err := conn(ctx, r.db).NewSelect().Model(&rows).Column("id", "revoked_at").
 		Where("revoked_at >= ?", since.UTC()).OrderExpr("revoked_at ASC, id ASC").Scan(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("select revoked sessions: %w", err)
+		return nil, dbError("select revoked sessions", err)
 	}
 	out := make([]domain.RevokedSession, len(rows))
 	for i, row := range rows {
@@ -211,7 +210,7 @@ func (r *SessionRepository) RefreshTokenByHash(ctx context.Context, hash []byte)
 		if isNoRows(err) {
 			return domain.RefreshToken{}, domain.ErrInvalidToken
 		}
-		return domain.RefreshToken{}, fmt.Errorf("select refresh token: %w", err)
+		return domain.RefreshToken{}, dbError("select refresh token", err)
 	}
 	return row.toDomain(), nil
 }
@@ -225,11 +224,11 @@ func (r *SessionRepository) SpendRefreshToken(ctx context.Context, id uuid.UUID,
 		Set("used_at = ?", at.UTC()).Set("replaced_by = ?", successor).
 		Where("id = ?", id).Where("used_at IS NULL").Exec(ctx)
 	if err != nil {
-		return false, fmt.Errorf("spend refresh token: %w", err)
+		return false, dbError("spend refresh token", err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return false, fmt.Errorf("spend refresh token: %w", err)
+		return false, dbError("spend refresh token", err)
 	}
 	return n == 1, nil
 }
@@ -238,5 +237,5 @@ func sessionWriteError(what string, err error) error {
 	if _, ok := uniqueViolation(err); ok {
 		return domain.ErrConflict
 	}
-	return fmt.Errorf("%s: %w", what, err)
+	return dbError(what, err)
 }

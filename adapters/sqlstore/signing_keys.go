@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -40,7 +39,7 @@ func (r *SigningKeyRepository) Create(ctx context.Context, k ports.StoredSigning
 		if _, ok := uniqueViolation(err); ok {
 			return domain.ErrConflict
 		}
-		return fmt.Errorf("insert signing key: %w", err)
+		return dbError("insert signing key", err)
 	}
 	return nil
 }
@@ -49,7 +48,7 @@ func (r *SigningKeyRepository) Create(ctx context.Context, k ports.StoredSigning
 func (r *SigningKeyRepository) All(ctx context.Context) ([]ports.StoredSigningKey, error) {
 	var rows []signingKeyRow
 	if err := conn(ctx, r.db).NewSelect().Model(&rows).OrderExpr("created_at DESC, kid DESC").Scan(ctx); err != nil {
-		return nil, fmt.Errorf("select signing keys: %w", err)
+		return nil, dbError("select signing keys", err)
 	}
 	out := make([]ports.StoredSigningKey, len(rows))
 	for i, row := range rows {
@@ -66,7 +65,7 @@ func (r *SigningKeyRepository) Retire(ctx context.Context, kid string, retiredAt
 		Set("retired_at = ?", retiredAt.UTC()).Set("expires_at = ?", expiresAt.UTC()).
 		Where("kid = ?", kid).Exec(ctx)
 	if err != nil {
-		return fmt.Errorf("retire signing key: %w", err)
+		return dbError("retire signing key", err)
 	}
 	if n, err := res.RowsAffected(); err == nil && n == 0 {
 		return &domain.Error{Kind: domain.KindNotFound, Code: "signing_key_not_found", Message: "signing key not found"}

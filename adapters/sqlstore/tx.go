@@ -21,14 +21,22 @@ var _ ports.TxManager = (*TxManager)(nil)
 func NewTxManager(db *DB) *TxManager { return &TxManager{db: db} }
 
 // WithinTx implements ports.TxManager. A nested call joins the outer
-// transaction.
+// transaction. fn's error comes back as fn returned it; only failures to
+// begin or commit the transaction are the store's own, and go through
+// dbError.
 func (m *TxManager) WithinTx(ctx context.Context, fn func(ctx context.Context) error) error {
 	if _, ok := ctx.Value(txKey{}).(bun.Tx); ok {
 		return fn(ctx)
 	}
-	return m.db.RunInTx(ctx, &sql.TxOptions{}, func(ctx context.Context, tx bun.Tx) error {
-		return fn(context.WithValue(ctx, txKey{}, tx))
+	var fnErr error
+	err := m.db.RunInTx(ctx, &sql.TxOptions{}, func(ctx context.Context, tx bun.Tx) error {
+		fnErr = fn(context.WithValue(ctx, txKey{}, tx))
+		return fnErr
 	})
+	if fnErr != nil {
+		return fnErr
+	}
+	return dbError("transaction", err)
 }
 
 // conn returns the transaction in ctx, or the pool.

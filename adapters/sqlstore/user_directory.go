@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"strings"
 	"time"
 
@@ -177,7 +176,7 @@ func (d *UserDirectory) List(ctx context.Context, f ports.UserFilter, p ports.Pa
 	}
 	err := q.OrderExpr(s.expr + " " + dir + ", ?TableAlias.id " + dir).Limit(int64(limit + 1)).Scan(ctx)
 	if err != nil {
-		return nil, "", fmt.Errorf("list users: %w", err)
+		return nil, "", dbError("list users", err)
 	}
 
 	next := ""
@@ -208,7 +207,7 @@ func (d *UserDirectory) CountActiveAdmins(ctx context.Context) (int, error) {
 	}
 	var n int
 	if err := conn(ctx, d.db).NewRaw(query).Scan(ctx, &n); err != nil {
-		return 0, fmt.Errorf("count active admins: %w", err)
+		return 0, dbError("count active admins", err)
 	}
 	return n, nil
 }

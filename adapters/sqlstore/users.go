@@ -41,17 +41,19 @@ type userRow struct {
 }
 
 func toUserRow(u *domain.User) *userRow {
+	s := u.State()
 	return &userRow{
-		ID: u.ID, Email: u.Email.String(), Username: u.Username.String(),
-		FirstName: u.FirstName, LastName: u.LastName, IsActive: u.IsActive,
-		IsSystemAdmin: u.IsSystemAdmin, EmailVerified: u.EmailVerified,
-		PasswordHash: u.PasswordHash, PasswordChangedAt: u.PasswordChangedAt.UTC(),
-		PasswordExpiresAt: utcPtr(u.PasswordExpiresAt), MustChangePassword: u.MustChangePassword,
-		FailedLoginCount: u.FailedLoginCount, LockedUntil: utcPtr(u.LockedUntil),
-		MFAEnabled: u.MFAEnabled, MFASecretSealed: u.MFASecretSealed, MFALastUsedStep: u.MFALastUsedStep,
-		LastLoginAt: utcPtr(u.LastLoginAt),
-		LastLoginIP: nullString(u.LastLoginIP), LastLoginUserAgent: nullString(u.LastLoginUserAgent),
-		CreatedAt: u.CreatedAt.UTC(), UpdatedAt: u.UpdatedAt.UTC(),
+		ID: s.ID, Email: s.Email.String(), Username: s.Username.String(),
+		FirstName: s.FirstName, LastName: s.LastName, IsActive: s.IsActive,
+		IsSystemAdmin: s.IsSystemAdmin, EmailVerified: s.EmailVerified,
+		PasswordHash: s.Password.Hash, PasswordChangedAt: s.Password.ChangedAt.UTC(),
+		PasswordExpiresAt: utcPtr(s.Password.ExpiresAt), MustChangePassword: s.Password.MustChange,
+		FailedLoginCount: s.Lock.Failures, LockedUntil: utcPtr(s.Lock.Until),
+		MFAEnabled: s.MFA.Enabled, MFASecretSealed: s.MFA.SecretSealed, MFALastUsedStep: s.MFA.LastUsedStep,
+		LastLoginAt:        utcPtr(s.LastLogin.At),
+		LastLoginIP:        nullString(s.LastLogin.IP),
+		LastLoginUserAgent: nullString(s.LastLogin.UserAgent),
+		CreatedAt:          s.CreatedAt.UTC(), UpdatedAt: s.UpdatedAt.UTC(),
 	}
 }
 
@@ -66,17 +68,17 @@ func (r *userRow) toDomain() (*domain.User, error) {
 	if fe != nil {
 		return nil, fmt.Errorf("user %s: stored username is invalid", r.ID)
 	}
-	return &domain.User{
+	return domain.RehydrateUser(domain.UserState{
 		ID: r.ID, Email: email, Username: username, FirstName: r.FirstName, LastName: r.LastName,
 		IsActive: r.IsActive, IsSystemAdmin: r.IsSystemAdmin, EmailVerified: r.EmailVerified,
-		PasswordHash: r.PasswordHash, PasswordChangedAt: r.PasswordChangedAt.UTC(),
-		PasswordExpiresAt: utcPtr(r.PasswordExpiresAt), MustChangePassword: r.MustChangePassword,
-		FailedLoginCount: r.FailedLoginCount, LockedUntil: utcPtr(r.LockedUntil),
-		MFAEnabled: r.MFAEnabled, MFASecretSealed: r.MFASecretSealed, MFALastUsedStep: r.MFALastUsedStep,
-		LastLoginAt: utcPtr(r.LastLoginAt),
-		LastLoginIP: deref(r.LastLoginIP), LastLoginUserAgent: deref(r.LastLoginUserAgent),
+		Password: domain.Password{Hash: r.PasswordHash, ChangedAt: r.PasswordChangedAt.UTC(),
+			ExpiresAt: utcPtr(r.PasswordExpiresAt), MustChange: r.MustChangePassword},
+		Lock: domain.AccountLock{Until: utcPtr(r.LockedUntil), Failures: r.FailedLoginCount},
+		MFA:  domain.MFA{Enabled: r.MFAEnabled, SecretSealed: r.MFASecretSealed, LastUsedStep: r.MFALastUsedStep},
+		LastLogin: domain.LastLogin{At: utcPtr(r.LastLoginAt), IP: deref(r.LastLoginIP),
+			UserAgent: deref(r.LastLoginUserAgent)},
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
-	}, nil
+	}), nil
 }
 
 func utcPtr(t *time.Time) *time.Time {
@@ -120,18 +122,6 @@ func (r *UserRepository) ByLogin(ctx context.Context, login string) (*domain.Use
 	return r.one(ctx, func(q *bun.SelectQuery) *bun.SelectQuery { return q.Where("lower(username) = ?", login) })
 }
 
-// Update implements ports.UserRepository.
-func (r *UserRepository) Update(ctx context.Context, u *domain.User) error {
-	res, err := conn(ctx, r.db).NewUpdate().Model(toUserRow(u)).WherePK().ExcludeColumn("id", "created_at", "mfa_last_used_step").Exec(ctx)
-	if err != nil {
-		return userWriteError(err)
-	}
-	if n, err := res.RowsAffected(); err == nil && n == 0 {
-		return domain.ErrUserNotFound
-	}
-	return nil
-}
-
 // AdvanceMFAStep implements ports.MFASteps: one conditional update, so of
 // two logins racing with the same code only one gets through.
 func (r *UserRepository) AdvanceMFAStep(ctx context.Context, id uuid.UUID, step int64) (bool, error) {
@@ -141,10 +131,10 @@ func (r *UserRepository) AdvanceMFAStep(ctx context.Context, id uuid.UUID, step 
 		Where("(mfa_last_used_step IS NULL OR mfa_last_used_step < ?)", step).
 		Exec(ctx)
 	if err != nil {
-		return false, fmt.Errorf("advance mfa step: %w", err)
+		return false, dbError("advance mfa step", err)
 	}
 	n, err := res.RowsAffected()
-	return n == 1, err
+	return n == 1, dbError("advance mfa step", err)
 }
 
 func (r *UserRepository) one(ctx context.Context, where func(*bun.SelectQuery) *bun.SelectQuery) (*domain.User, error) {
@@ -153,7 +143,7 @@ func (r *UserRepository) one(ctx context.Context, where func(*bun.SelectQuery) *
 		if isNoRows(err) {
 			return nil, domain.ErrUserNotFound
 		}
-		return nil, fmt.Errorf("select user: %w", err)
+		return nil, dbError("select user", err)
 	}
 	return row.toDomain()
 }
@@ -169,7 +159,7 @@ func userWriteError(err error) error {
 			return domain.ErrConflict
 		}
 	}
-	return fmt.Errorf("write user: %w", err)
+	return dbError("write user", err)
 }
 
 func nullString(s string) *string {

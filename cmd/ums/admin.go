@@ -51,7 +51,7 @@ func admin(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer
 	if err != nil {
 		return describe(err)
 	}
-	fmt.Fprintf(stdout, "created system administrator %s (%s) id=%s\n", u.Username, u.Email, u.ID)
+	fmt.Fprintf(stdout, "created system administrator %s (%s) id=%s\n", u.Username(), u.Email(), u.ID())
 	return nil
 }
 

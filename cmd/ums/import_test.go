@@ -51,7 +51,7 @@ func TestImportFlaskCLI(t *testing.T) {
 	require.NoError(t, err, out)
 	assert.NotContains(t, out, "dry run")
 	for _, want := range []string{"users 6: duplicate email", "users 7: invalid email", "users 8: invalid username",
-		`"Sample:Export" -> "legacy.sample_export"`, `"PROT_01" -> "prot-01"`, "total imported: 39"} {
+		`"Sample:Export" -> "legacy.sample_export"`, `"PROT_01" -> "prot-01"`, "total imported: 38", "grants 4: user 9 is not a member of lab 1"} {
 		assert.Contains(t, out, want)
 	}
 	assert.Regexp(t, `audit_events\s+4\s+0`, out)

@@ -91,10 +91,11 @@ func RunUserDirectory(t *testing.T, newStore func(t *testing.T) UserDirectorySto
 				if i%2 == 0 {
 					name = strings.ToUpper(name[:1]) + name[1:]
 				}
-				u := NewUser(name)
-				u.Email = domain.MustEmail(fmt.Sprintf("%cmail%02d@example.com", letters[(i*11)%n], i))
-				u.CreatedAt = adminBase.Add(time.Duration(i/5) * time.Second)
-				u.UpdatedAt = u.CreatedAt
+				u := Edit(NewUser(name), func(s *domain.UserState) {
+					s.Email = domain.MustEmail(fmt.Sprintf("%cmail%02d@example.com", letters[(i*11)%n], i))
+					s.CreatedAt = adminBase.Add(time.Duration(i/5) * time.Second)
+					s.UpdatedAt = s.CreatedAt
+				})
 				if err := s.Users.Create(ctx, u); err != nil {
 					return err
 				}
@@ -135,9 +136,10 @@ func RunUserDirectory(t *testing.T, newStore func(t *testing.T) UserDirectorySto
 
 	t.Run("rows_come_back_whole", func(t *testing.T) {
 		s := newStore(t)
-		u := NewUser("WholeRow")
-		exp := u.CreatedAt.Add(time.Hour)
-		u.PasswordExpiresAt, u.EmailVerified, u.LastLoginIP = &exp, true, "203.0.113.9"
+		u := Edit(NewUser("WholeRow"), func(s *domain.UserState) {
+			exp := s.CreatedAt.Add(time.Hour)
+			s.Password.ExpiresAt, s.EmailVerified, s.LastLogin.IP = &exp, true, "203.0.113.9"
+		})
 		require.NoError(t, s.Users.Create(ctx, u))
 		got, _, err := s.Directory.List(ctx, ports.UserFilter{}, ports.Page{})
 		require.NoError(t, err)
@@ -161,22 +163,23 @@ func RunUserDirectory(t *testing.T, newStore func(t *testing.T) UserDirectorySto
 				// next to the cursor's row in every order.
 				var fresh []*domain.User
 				for i, place := range []string{"low", "low", "high", "high", "next"} {
-					u := NewUser(fmt.Sprintf("fresh%d", i))
-					switch place {
-					case "low":
-						u.Username = domain.MustUsername(fmt.Sprintf("0fresh%d", i))
-						u.Email = domain.MustEmail(fmt.Sprintf("0fresh%d@example.com", i))
-						u.CreatedAt = adminBase.Add(-time.Duration(i+1) * time.Hour)
-					case "high":
-						u.Username = domain.MustUsername(fmt.Sprintf("zzfresh%d", i))
-						u.Email = domain.MustEmail(fmt.Sprintf("zzfresh%d@example.com", i))
-						u.CreatedAt = adminBase.Add(time.Duration(i+1) * time.Hour)
-					case "next":
-						u.Username = domain.MustUsername(at.Username.String() + "0")
-						u.Email = domain.MustEmail(at.Email.LocalPart() + "0@example.com")
-						u.CreatedAt = at.CreatedAt // a tie, broken by the newer id
-					}
-					u.UpdatedAt = u.CreatedAt
+					u := Edit(NewUser(fmt.Sprintf("fresh%d", i)), func(s *domain.UserState) {
+						switch place {
+						case "low":
+							s.Username = domain.MustUsername(fmt.Sprintf("0fresh%d", i))
+							s.Email = domain.MustEmail(fmt.Sprintf("0fresh%d@example.com", i))
+							s.CreatedAt = adminBase.Add(-time.Duration(i+1) * time.Hour)
+						case "high":
+							s.Username = domain.MustUsername(fmt.Sprintf("zzfresh%d", i))
+							s.Email = domain.MustEmail(fmt.Sprintf("zzfresh%d@example.com", i))
+							s.CreatedAt = adminBase.Add(time.Duration(i+1) * time.Hour)
+						case "next":
+							s.Username = domain.MustUsername(at.Username().String() + "0")
+							s.Email = domain.MustEmail(at.Email().LocalPart() + "0@example.com")
+							s.CreatedAt = at.CreatedAt() // a tie, broken by the newer id
+						}
+						s.UpdatedAt = s.CreatedAt
+					})
 					require.NoError(t, s.Users.Create(ctx, u))
 					fresh = append(fresh, u)
 				}
@@ -184,21 +187,21 @@ func RunUserDirectory(t *testing.T, newStore func(t *testing.T) UserDirectorySto
 				rest := dirWalk(t, s.Directory, f, 10, cursor)
 				seen := map[uuid.UUID]int{}
 				for _, u := range append(first, dirFlat(rest)...) {
-					seen[u.ID]++
+					seen[u.ID()]++
 				}
 				for _, u := range users {
-					assert.Equal(t, 1, seen[u.ID], "original user %s seen %d times", u.Username, seen[u.ID])
+					assert.Equal(t, 1, seen[u.ID()], "original user %s seen %d times", u.Username(), seen[u.ID()])
 				}
 				for _, u := range fresh {
 					want := 0
 					if dirLess(&at, u, srt) {
 						want = 1 // sorts after the cursor: still ahead of the reader
 					}
-					assert.Equal(t, want, seen[u.ID], "newcomer %s", u.Username)
+					assert.Equal(t, want, seen[u.ID()], "newcomer %s", u.Username())
 				}
 				var visible []*domain.User
 				for _, u := range append(users, fresh...) {
-					if seen[u.ID] > 0 {
+					if seen[u.ID()] > 0 {
 						visible = append(visible, u)
 					}
 				}
@@ -211,9 +214,9 @@ func RunUserDirectory(t *testing.T, newStore func(t *testing.T) UserDirectorySto
 		s := newStore(t)
 		mk := func(username, email, first, last string) *domain.User {
 			t.Helper()
-			u := NewUser(username)
-			u.Email = domain.MustEmail(email)
-			u.FirstName, u.LastName = first, last
+			u := Edit(NewUser(username), func(s *domain.UserState) {
+				s.Email, s.FirstName, s.LastName = domain.MustEmail(email), first, last
+			})
 			require.NoError(t, s.Users.Create(ctx, u))
 			return u
 		}
@@ -246,7 +249,7 @@ func RunUserDirectory(t *testing.T, newStore func(t *testing.T) UserDirectorySto
 		}
 
 		pages := dirWalk(t, s.Directory, ports.UserFilter{Q: "EXAMPLE.COM", Sort: ports.SortUsernameAsc}, 2, "")
-		assert.Equal(t, []uuid.UUID{underscore.ID, lookalike.ID, fifty.ID, bang.ID, quote.ID},
+		assert.Equal(t, []uuid.UUID{underscore.ID(), lookalike.ID(), fifty.ID(), bang.ID(), quote.ID()},
 			dirIDs(dirFlat(pages)), "a search pages like any list")
 	})
 
@@ -254,15 +257,15 @@ func RunUserDirectory(t *testing.T, newStore func(t *testing.T) UserDirectorySto
 		s := newStore(t)
 		users := seed(t, s)[:6]
 		for _, u := range users[:2] {
-			u.IsActive = false
-			require.NoError(t, s.Users.Update(ctx, u))
+			off := false
+			require.NoError(t, s.Users.SetAccess(ctx, u.ID(), u.ChangeAccess(&off, nil, nil, adminBase)))
 		}
 		org, other := uuid.New(), uuid.New()
 		for i, u := range users[1:4] {
-			require.NoError(t, s.AddMembership(ctx, domain.Membership{OrgID: org, UserID: u.ID,
+			require.NoError(t, s.AddMembership(ctx, domain.Membership{OrgID: org, UserID: u.ID(),
 				Role: domain.Roles[i%len(domain.Roles)], CreatedAt: adminBase, UpdatedAt: adminBase}))
 		}
-		require.NoError(t, s.AddMembership(ctx, domain.Membership{OrgID: other, UserID: users[5].ID,
+		require.NoError(t, s.AddMembership(ctx, domain.Membership{OrgID: other, UserID: users[5].ID(),
 			Role: domain.RoleAdmin, CreatedAt: adminBase, UpdatedAt: adminBase}))
 		yes, no, nobody := true, false, uuid.New()
 
@@ -282,7 +285,7 @@ func RunUserDirectory(t *testing.T, newStore func(t *testing.T) UserDirectorySto
 		assert.ElementsMatch(t, dirIDsOf(users[5:6]), list(ports.UserFilter{OrgID: &other}))
 		assert.Empty(t, list(ports.UserFilter{OrgID: &nobody}))
 		assert.ElementsMatch(t, dirIDsOf(users[1:2]),
-			list(ports.UserFilter{OrgID: &org, IsActive: &no, Q: users[1].Username.String()}))
+			list(ports.UserFilter{OrgID: &org, IsActive: &no, Q: users[1].Username().String()}))
 	})
 
 	t.Run("bad_cursors_are_invalid", func(t *testing.T) {
@@ -360,8 +363,9 @@ func RunUserDirectory(t *testing.T, newStore func(t *testing.T) UserDirectorySto
 		require.NoError(t, err)
 		assert.Zero(t, n)
 		for i, active := range []bool{true, true, false} {
-			u := NewUser(fmt.Sprintf("admin%d", i))
-			u.IsSystemAdmin, u.IsActive = true, active
+			u := Edit(NewUser(fmt.Sprintf("admin%d", i)), func(s *domain.UserState) {
+				s.IsSystemAdmin, s.IsActive = true, active
+			})
 			require.NoError(t, s.Users.Create(ctx, u))
 		}
 		require.NoError(t, s.Users.Create(ctx, NewUser("plain")))
@@ -379,8 +383,7 @@ func RunUserDirectory(t *testing.T, newStore func(t *testing.T) UserDirectorySto
 		s := newStore(t)
 		admins := make([]*domain.User, 2)
 		for i := range admins {
-			admins[i] = NewUser(fmt.Sprintf("boss%d", i))
-			admins[i].IsSystemAdmin = true
+			admins[i] = Edit(NewUser(fmt.Sprintf("boss%d", i)), func(s *domain.UserState) { s.IsSystemAdmin = true })
 			require.NoError(t, s.Users.Create(ctx, admins[i]))
 		}
 		errLast := errors.New("last admin")
@@ -401,12 +404,12 @@ func RunUserDirectory(t *testing.T, newStore func(t *testing.T) UserDirectorySto
 						return errLast
 					}
 					time.Sleep(50 * time.Millisecond) // let the other check run now if it can
-					u, err := s.Users.ByID(ctx, a.ID)
+					u, err := s.Users.ByID(ctx, a.ID())
 					if err != nil {
 						return err
 					}
-					u.IsSystemAdmin = false
-					return s.Users.Update(ctx, u)
+					demote := false
+					return s.Users.SetAccess(ctx, u.ID(), u.ChangeAccess(nil, &demote, nil, time.Now()))
 				})
 			}()
 		}
@@ -691,10 +694,10 @@ func RunPersonalData(t *testing.T, newStore func(t *testing.T) PersonalDataStore
 	build := func(t *testing.T, s PersonalDataStore) world {
 		t.Helper()
 		w := world{subject: NewUser("Subject"), bystander: NewUser("bystander"), events: map[string]domain.AuditEvent{}}
-		w.subject.LastLoginIP, w.subject.LastLoginUserAgent = "203.0.113.5", "Firefox"
+		w.subject = Edit(w.subject, func(s *domain.UserState) { s.LastLogin.IP, s.LastLogin.UserAgent = "203.0.113.5", "Firefox" })
 		require.NoError(t, s.Users.Create(ctx, w.subject))
 		require.NoError(t, s.Users.Create(ctx, w.bystander))
-		sub, by := w.subject.ID, w.bystander.ID
+		sub, by := w.subject.ID(), w.bystander.ID()
 
 		for i := range 2 {
 			sess, tok := newSession(sub, adminBase.Add(time.Duration(i)*time.Minute))
@@ -732,7 +735,7 @@ func RunPersonalData(t *testing.T, newStore func(t *testing.T) PersonalDataStore
 			require.NoError(t, err)
 		}
 
-		for _, to := range []string{w.subject.Email.String(), w.newAddress} {
+		for _, to := range []string{w.subject.Email().String(), w.newAddress} {
 			m := OutboxTestMail()
 			m.To = to
 			id := uuid.New()
@@ -740,7 +743,7 @@ func RunPersonalData(t *testing.T, newStore func(t *testing.T) PersonalDataStore
 			w.subjectMails = append(w.subjectMails, id)
 		}
 		m := OutboxTestMail()
-		m.To = w.bystander.Email.String()
+		m.To = w.bystander.Email().String()
 		id := uuid.New()
 		require.NoError(t, s.Outbox.Enqueue(ctx, id, m, adminBase))
 		w.otherMails = append(w.otherMails, id)
@@ -774,11 +777,11 @@ func RunPersonalData(t *testing.T, newStore func(t *testing.T) PersonalDataStore
 			require.NoError(t, s.Log.Record(ctx, e))
 			w.events[name] = e
 		}
-		event("self", 1*time.Second, &sub, sub.String(), w.subject.Email)
-		event("done_to_subject", 2*time.Second, &by, sub.String(), w.subject.Email)
-		event("done_by_subject", 3*time.Second, &sub, by.String(), w.bystander.Email)
-		event("unrelated", 4*time.Second, &by, by.String(), w.bystander.Email)
-		event("anonymous", 5*time.Second, nil, "", w.bystander.Email)
+		event("self", 1*time.Second, &sub, sub.String(), w.subject.Email())
+		event("done_to_subject", 2*time.Second, &by, sub.String(), w.subject.Email())
+		event("done_by_subject", 3*time.Second, &sub, by.String(), w.bystander.Email())
+		event("unrelated", 4*time.Second, &by, by.String(), w.bystander.Email())
+		event("anonymous", 5*time.Second, nil, "", w.bystander.Email())
 		return w
 	}
 	eventIDs := func(w world, names ...string) []uuid.UUID {
@@ -798,7 +801,7 @@ func RunPersonalData(t *testing.T, newStore func(t *testing.T) PersonalDataStore
 	t.Run("export_returns_every_row_about_the_user", func(t *testing.T) {
 		s := newStore(t)
 		w := build(t, s)
-		got, err := s.PersonalData.Export(ctx, w.subject.ID)
+		got, err := s.PersonalData.Export(ctx, w.subject.ID())
 		require.NoError(t, err)
 
 		assert.Equal(t, *w.subject, got.User)
@@ -816,7 +819,7 @@ func RunPersonalData(t *testing.T, newStore func(t *testing.T) PersonalDataStore
 		s := newStore(t)
 		u := NewUser("loner")
 		require.NoError(t, s.Users.Create(ctx, u))
-		got, err := s.PersonalData.Export(ctx, u.ID)
+		got, err := s.PersonalData.Export(ctx, u.ID())
 		require.NoError(t, err)
 		assert.Equal(t, *u, got.User)
 		assert.Empty(t, got.Sessions)
@@ -835,7 +838,7 @@ func RunPersonalData(t *testing.T, newStore func(t *testing.T) PersonalDataStore
 	t.Run("erase_leaves_no_row_naming_the_user", func(t *testing.T) {
 		s := newStore(t)
 		w := build(t, s)
-		sub, by := w.subject.ID, w.bystander.ID
+		sub, by := w.subject.ID(), w.bystander.ID()
 		before, err := s.Leftovers(ctx, *w.subject)
 		require.NoError(t, err)
 		require.Positive(t, adminSum(before), "Leftovers sees the user's rows before the erasure")
@@ -922,14 +925,14 @@ func RunPersonalData(t *testing.T, newStore func(t *testing.T) PersonalDataStore
 		w := build(t, s)
 		boom := errors.New("boom")
 		err := s.Tx.WithinTx(ctx, func(ctx context.Context) error {
-			require.NoError(t, s.PersonalData.Erase(ctx, w.subject.ID, uuid.New()))
-			_, err := s.Users.ByID(ctx, w.subject.ID)
+			require.NoError(t, s.PersonalData.Erase(ctx, w.subject.ID(), uuid.New()))
+			_, err := s.Users.ByID(ctx, w.subject.ID())
 			assert.ErrorIs(t, err, domain.ErrUserNotFound, "gone inside the transaction")
 			return boom
 		})
 		require.ErrorIs(t, err, boom)
 
-		got, err := s.PersonalData.Export(ctx, w.subject.ID)
+		got, err := s.PersonalData.Export(ctx, w.subject.ID())
 		require.NoError(t, err, "the rollback brings the user back")
 		assert.Len(t, got.Sessions, 2)
 		assert.Len(t, got.AuditEvents, 3)
@@ -939,9 +942,9 @@ func RunPersonalData(t *testing.T, newStore func(t *testing.T) PersonalDataStore
 
 		pseudonym := uuid.New()
 		require.NoError(t, s.Tx.WithinTx(ctx, func(ctx context.Context) error {
-			return s.PersonalData.Erase(ctx, w.subject.ID, pseudonym)
+			return s.PersonalData.Erase(ctx, w.subject.ID(), pseudonym)
 		}))
-		_, err = s.Users.ByID(ctx, w.subject.ID)
+		_, err = s.Users.ByID(ctx, w.subject.ID())
 		assert.ErrorIs(t, err, domain.ErrUserNotFound)
 		assert.Len(t, audit(t, s, ports.AuditFilter{ActorID: &pseudonym}), 2)
 	})
@@ -990,7 +993,7 @@ func dirFlat(pages [][]domain.User) []domain.User {
 func dirIDs(us []domain.User) []uuid.UUID {
 	ids := make([]uuid.UUID, len(us))
 	for i, u := range us {
-		ids[i] = u.ID
+		ids[i] = u.ID()
 	}
 	return ids
 }
@@ -998,7 +1001,7 @@ func dirIDs(us []domain.User) []uuid.UUID {
 func dirIDsOf(us []*domain.User) []uuid.UUID {
 	ids := make([]uuid.UUID, len(us))
 	for i, u := range us {
-		ids[i] = u.ID
+		ids[i] = u.ID()
 	}
 	return ids
 }
@@ -1009,14 +1012,14 @@ func dirLess(a, b *domain.User, srt ports.UserSort) bool {
 	var c int
 	switch strings.TrimPrefix(string(srt), "-") {
 	case "username":
-		c = strings.Compare(strings.ToLower(a.Username.String()), strings.ToLower(b.Username.String()))
+		c = strings.Compare(strings.ToLower(a.Username().String()), strings.ToLower(b.Username().String()))
 	case "email":
-		c = strings.Compare(a.Email.String(), b.Email.String())
+		c = strings.Compare(a.Email().String(), b.Email().String())
 	default:
-		c = a.CreatedAt.Compare(b.CreatedAt)
+		c = a.CreatedAt().Compare(b.CreatedAt())
 	}
 	if c == 0 {
-		c = strings.Compare(a.ID.String(), b.ID.String())
+		c = strings.Compare(a.ID().String(), b.ID().String())
 	}
 	if strings.HasPrefix(string(srt), "-") {
 		c = -c

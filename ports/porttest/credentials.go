@@ -40,13 +40,13 @@ func RunCredentialStores(t *testing.T, newStore func(t *testing.T) CredentialSto
 		s := newStore(t)
 		u := NewUser("cred" + uuid.NewString()[:8])
 		require.NoError(t, s.Users.Create(ctx, u))
-		return s, u.ID
+		return s, u.ID()
 	}
 	addUser := func(t *testing.T, s CredentialStore) uuid.UUID {
 		t.Helper()
 		u := NewUser("other" + uuid.NewString()[:8])
 		require.NoError(t, s.Users.Create(ctx, u))
-		return u.ID
+		return u.ID()
 	}
 	createToken := func(t *testing.T, s CredentialStore, userID uuid.UUID, purpose domain.TokenPurpose, created time.Time) domain.OneTimeToken {
 		t.Helper()

@@ -37,7 +37,7 @@ func RunSessionRepository(t *testing.T, newStore func(t *testing.T) SessionStore
 		s := newStore(t)
 		u := NewUser("owner" + uuid.NewString()[:8])
 		require.NoError(t, s.Users.Create(ctx, u))
-		return s, u.ID
+		return s, u.ID()
 	}
 	create := func(t *testing.T, s SessionStore, userID uuid.UUID, created time.Time) (domain.Session, domain.RefreshToken) {
 		t.Helper()
@@ -104,7 +104,7 @@ func RunSessionRepository(t *testing.T, newStore func(t *testing.T) SessionStore
 		expired, tok := newSession(userID, base.Add(-48*time.Hour))
 		expired.ExpiresAt = base.Add(5 * time.Minute) // ends exactly at now
 		require.NoError(t, s.Sessions.Create(ctx, expired, tok))
-		create(t, s, other.ID, base.Add(time.Minute)) // someone else's
+		create(t, s, other.ID(), base.Add(time.Minute)) // someone else's
 
 		now := base.Add(5 * time.Minute)
 		got, err := s.Sessions.ActiveByUser(ctx, userID, now)
@@ -171,7 +171,7 @@ func RunSessionRepository(t *testing.T, newStore func(t *testing.T) SessionStore
 		expired, tok := newSession(userID, base.Add(-48*time.Hour))
 		expired.ExpiresAt = base.Add(-time.Hour)
 		require.NoError(t, s.Sessions.Create(ctx, expired, tok))
-		theirs, _ := create(t, s, other.ID, base)
+		theirs, _ := create(t, s, other.ID(), base)
 		ok, err := s.Sessions.Revoke(ctx, already.ID, base.Add(time.Minute), domain.RevokeLogout)
 		require.NoError(t, err)
 		require.True(t, ok)

@@ -104,7 +104,7 @@ func TestAccountJourneyOverRealSMTP(t *testing.T) {
 	after := login(t, s, "journey", newPass)
 
 	// TOTP.
-	setup := s.authed(t, http.MethodPost, "/api/v1/auth/mfa/totp/setup", after.AccessToken, nil)
+	setup := s.authed(t, http.MethodPost, "/api/v1/auth/mfa/totp/setup", after.AccessToken, map[string]any{"password": newPass})
 	require.Equal(t, http.StatusOK, setup.Status, string(setup.Body))
 	secret := setup.JSON(t)["secret"].(string)
 	assert.Contains(t, setup.JSON(t)["otpauth_uri"], "otpauth://totp/")
@@ -274,13 +274,17 @@ func TestMFADisableNeedsPasswordAndCode(t *testing.T) {
 	assert.Equal(t, http.StatusConflict,
 		s.authed(t, http.MethodPost, "/api/v1/auth/mfa/totp/activate", tk.AccessToken, map[string]any{"code": "123456"}).Status,
 		"activation needs a setup first")
-	secret := s.authed(t, http.MethodPost, "/api/v1/auth/mfa/totp/setup", tk.AccessToken, nil).JSON(t)["secret"].(string)
+	assert.Equal(t, http.StatusUnprocessableEntity,
+		s.authed(t, http.MethodPost, "/api/v1/auth/mfa/totp/setup", tk.AccessToken, map[string]any{"password": "wrong"}).Status,
+		"setup needs the password")
+	secret := s.authed(t, http.MethodPost, "/api/v1/auth/mfa/totp/setup", tk.AccessToken, map[string]any{"password": testPass}).JSON(t)["secret"].(string)
 	assert.Equal(t, http.StatusUnauthorized,
 		s.authed(t, http.MethodPost, "/api/v1/auth/mfa/totp/activate", tk.AccessToken, map[string]any{"code": "000000"}).Status)
 	code, _ := totp.GenerateCode(secret, time.Now())
 	require.Equal(t, http.StatusOK,
 		s.authed(t, http.MethodPost, "/api/v1/auth/mfa/totp/activate", tk.AccessToken, map[string]any{"code": code}).Status)
-	assert.Equal(t, http.StatusConflict, s.authed(t, http.MethodPost, "/api/v1/auth/mfa/totp/setup", tk.AccessToken, nil).Status)
+	assert.Equal(t, http.StatusConflict, s.authed(t, http.MethodPost, "/api/v1/auth/mfa/totp/setup", tk.AccessToken,
+		map[string]any{"password": testPass}).Status)
 
 	next, _ := totp.GenerateCode(secret, time.Now().Add(30*time.Second))
 	assert.Equal(t, http.StatusUnprocessableEntity, s.authed(t, http.MethodPost, "/api/v1/auth/mfa/totp/disable", tk.AccessToken,

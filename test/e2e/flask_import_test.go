@@ -279,6 +279,12 @@ func checkAuthorizeMatchesOldModel(t *testing.T, s *server, exp flaskExpected) {
 		for _, id := range a.AttributeIDs {
 			want = append(want, permissionName(t, s, id))
 		}
+		if !a.Member && a.UserID != adminID {
+			// The old service honoured attributes given to non-members;
+			// UMS gives direct grants to members only (the import skips
+			// the others and says so).
+			want = []string{}
+		}
 		sort.Strings(want)
 		got := decision(t, s, tk.AccessToken, newID(t, s, "lab", a.LabID), all, newID(t, s, "user", a.UserID))
 		granted := strs(got["granted"])

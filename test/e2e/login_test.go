@@ -101,9 +101,8 @@ func TestLoginLockout(t *testing.T) {
 				res := s.postJSON(t, loginPath, map[string]any{"login": "locky", "password": "wrong password " + strconv.Itoa(i)})
 				require.Equal(t, http.StatusUnauthorized, res.Status, "attempt %d", i+1)
 			}
-			// The email counts for the same account as the username.
-			res := s.postJSON(t, loginPath, map[string]any{"login": "locky@example.com", "password": testPass})
-			require.Equal(t, http.StatusTooManyRequests, res.Status, string(res.Body))
+			res := s.postJSON(t, loginPath, map[string]any{"login": "LOCKY", "password": testPass})
+			require.Equal(t, http.StatusTooManyRequests, res.Status, "the lock holds for the login text in any case: %s", res.Body)
 			assert.Equal(t, "login_locked", res.JSON(t)["code"])
 			retry, err := strconv.Atoi(res.Header.Get("Retry-After"))
 			require.NoError(t, err)
@@ -114,6 +113,28 @@ func TestLoginLockout(t *testing.T) {
 			assert.Equal(t, 1, countAction(events, domain.ActionLoginLocked, "threshold_reached"), "the lockout is audited once")
 		})
 
+		t.Run("a_real_username_and_email_lock_exactly_like_an_unknown_pair", func(t *testing.T) {
+			registerUser(t, s, "paired")
+			// 3 failures by username and 2 by email: neither text reaches
+			// the threshold, for a real account as for two unknown texts,
+			// so the lock never tells the two belong to one account.
+			statuses := func(name, email string) []int {
+				var out []int
+				for i, l := range []string{name, name, name, email, email, name, email} {
+					pw := "wrong password " + strconv.Itoa(i)
+					if i >= 5 {
+						pw = testPass
+					}
+					out = append(out, s.postJSON(t, loginPath, map[string]any{"login": l, "password": pw}).Status)
+				}
+				return out
+			}
+			real := statuses("paired", "paired@example.com")
+			unknown := statuses("unpaired", "unpaired@example.com")
+			assert.Equal(t, []int{401, 401, 401, 401, 401}, real[:5])
+			assert.Equal(t, unknown[:5], real[:5])
+			assert.Equal(t, []int{http.StatusOK, http.StatusOK}, real[5:], "the real account is not locked")
+		})
 		t.Run("unknown_logins_are_locked_the_same_way", func(t *testing.T) {
 			var last response
 			for i := 0; i < 6; i++ {
@@ -183,4 +204,32 @@ func TestLoginLockoutExpires(t *testing.T) {
 		s.postJSON(t, loginPath, map[string]any{"login": "brief", "password": testPass}).Status)
 	time.Sleep(1100 * time.Millisecond)
 	login(t, s, "brief", testPass)
+}
+
+// TestAccountLockAcrossLoginTexts checks the per-account threshold: an
+// attacker alternating between the username and the email is stopped
+// when their sum reaches it, and that lock answers exactly like the
+// per-login one.
+func TestAccountLockAcrossLoginTexts(t *testing.T) {
+	for name, url := range dialects {
+		t.Run(name, func(t *testing.T) {
+			s := startServer(t, url(t), map[string]string{"LOGIN_MAX_FAILURES": "3", "LOGIN_ACCOUNT_MAX_FAILURES": "4"})
+			registerUser(t, s, "alternate")
+			for i, l := range []string{"alternate", "alternate@example.com", "alternate", "alternate@example.com"} {
+				require.Equal(t, http.StatusUnauthorized,
+					s.postJSON(t, loginPath, map[string]any{"login": l, "password": "wrong password " + strconv.Itoa(i)}).Status)
+			}
+			byAccount := s.postJSON(t, loginPath, map[string]any{"login": "alternate", "password": testPass})
+			require.Equal(t, http.StatusTooManyRequests, byAccount.Status, "two failures per text, four for the account")
+
+			registerUser(t, s, "single")
+			for i := range 3 {
+				s.postJSON(t, loginPath, map[string]any{"login": "single", "password": "wrong password " + strconv.Itoa(i)})
+			}
+			byLogin := s.postJSON(t, loginPath, map[string]any{"login": "single", "password": testPass})
+			require.Equal(t, http.StatusTooManyRequests, byLogin.Status)
+			assert.Equal(t, withoutRequestID(t, byLogin), withoutRequestID(t, byAccount), "the two locks answer alike")
+			assert.NotEmpty(t, byAccount.Header.Get("Retry-After"))
+		})
+	}
 }

@@ -57,7 +57,7 @@ func newWorld(t *testing.T, s *server) *world {
 	admin, err := bootstrap.CreateAdmin(context.Background(), s.cfg, zap.NewNop(), application.RegisterInput{
 		Email: "sys@example.com", Username: "sys", Password: testPass})
 	require.NoError(t, err)
-	w.ids[systemAdmin] = admin.ID.String()
+	w.ids[systemAdmin] = admin.ID().String()
 	w.tokens[systemAdmin] = login(t, s, "sys", testPass).AccessToken
 	for k := plainUser; k < systemAdmin; k++ {
 		name := actorNames[k]

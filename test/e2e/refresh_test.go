@@ -37,7 +37,8 @@ func TestRefresh(t *testing.T) {
 
 			res, _ := refresh(t, s, first.RefreshToken)
 			require.Equal(t, http.StatusUnauthorized, res.Status)
-			assert.Equal(t, "invalid_token", res.JSON(t)["code"])
+			assert.Equal(t, "refresh_token_reused", res.JSON(t)["code"], "reuse has a code of its own")
+			assert.Equal(t, `Bearer realm="ums", error="invalid_token"`, res.Header.Get("WWW-Authenticate"))
 
 			res, _ = refresh(t, s, second.RefreshToken)
 			assert.Equal(t, http.StatusUnauthorized, res.Status, "the thief's successor token dies with the session")
