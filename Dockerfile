@@ -5,7 +5,8 @@
 #   docker run --rm -p 8080:8080 --env-file ums.env ums:latest
 #
 # The image runs `ums serve` with ENV=production: it needs DATABASE_URL
-# (postgres://), KEY_ENCRYPTION_KEY and SMTP settings. Apply migrations with
+# (postgres://), KEY_ENCRYPTION_KEY, SMTP settings and METRICS_ADDR (or
+# METRICS_BEARER_TOKEN) to keep /metrics off the public port. Apply migrations with
 # `docker run --rm --env-file ums.env ums:latest migrate up` before starting
 # a new version (see docs/operations.md). deploy/docker-compose.yml wires it
 # to Postgres and Redis.

@@ -31,9 +31,11 @@ test-resilience: fuzz
 	$(GO) vet -tags resilience ./test/resilience/
 	$(GO) test -tags resilience -count=1 -timeout 15m -v ./test/resilience/
 
-## fuzz: each fuzz target for FUZZTIME (default 10s); `go test -fuzz` takes one target per run
+## fuzz: each fuzz target for FUZZTIME (default 10s); `go test -fuzz` takes one target per run.
+## The e2e body fuzzers run on SQLite and, when reachable (required with CI=true), Postgres.
 FUZZTIME ?= 10s
-FUZZ_TARGETS := ./adapters/http:FuzzBindJSON ./domain:FuzzPasswordPolicy ./adapters/crypto:FuzzJWTVerify ./adapters/crypto:FuzzLegacyHashParser
+FUZZ_TARGETS := ./adapters/http:FuzzBindJSON ./domain:FuzzPasswordPolicy ./adapters/crypto:FuzzJWTVerify ./adapters/crypto:FuzzLegacyHashParser \
+	./test/e2e:FuzzRegisterNeverAnswers5xx ./test/e2e:FuzzLoginNeverAnswers5xx
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
 	  echo "fuzz $$fn ($$pkg) for $(FUZZTIME)"; \

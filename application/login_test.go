@@ -25,6 +25,7 @@ type authFixture struct {
 	bus      *fakeBus
 	revoked  *application.RevocationList
 	login    *application.Login
+	creds    *application.Credentials
 	sess     *application.Sessions
 	clock    *movingClock
 	user     domain.User
@@ -67,6 +68,7 @@ func newAuthFixture(t *testing.T, cfg application.SessionConfig) *authFixture {
 	creds, err := application.NewCredentials(context.Background(), users, f.hasher,
 		application.Throttles{Login: f.throttle, Account: f.account}, f.clock, rand.Reader)
 	require.NoError(t, err)
+	f.creds = creds
 	f.sess = application.NewSessions(application.SessionDeps{Store: f.sessions, Users: users, Tx: tx, Audit: audit,
 		Clock: f.clock, IDs: ids, Random: rand.Reader, Codec: fakeCodec{}, Keys: application.NewKeyRing(keys, time.Minute),
 		Revoked: f.revoked, Revoker: revoker}, cfg)
@@ -296,4 +298,24 @@ func TestLoginIsJudgedAgainWhenTheAccountChangedMeanwhile(t *testing.T) {
 	assert.Empty(t, f.sessions.sessions, "no session was written")
 	stored := f.db.users[f.user.ID()]
 	assert.Nil(t, stored.LastLoginAt())
+}
+
+func TestConfirmCountsAWrongSecondFactorWithoutResettingFirst(t *testing.T) {
+	f := newAuthFixture(t, application.SessionConfig{})
+	wrongCode := func(context.Context) error { return domain.ErrInvalidMFACode }
+	err := f.creds.Confirm(context.Background(), &f.user, "right password", "password", wrongCode)
+	require.ErrorIs(t, err, domain.ErrInvalidMFACode)
+	assert.Equal(t, []string{"reserve", "fail"}, f.throttle.calls, "a right password does not reset the count before the code")
+	assert.Equal(t, []string{"reserve", "fail"}, f.account.calls)
+
+	f.throttle.calls, f.account.calls = nil, nil
+	err = f.creds.Confirm(context.Background(), &f.user, "wrong password", "password", wrongCode)
+	var de *domain.Error
+	require.ErrorAs(t, err, &de)
+	assert.Equal(t, "password", de.Fields[0].Field)
+	assert.Equal(t, []string{"reserve", "fail"}, f.throttle.calls)
+
+	f.throttle.calls = nil
+	require.NoError(t, f.creds.Confirm(context.Background(), &f.user, "right password", "password", nil))
+	assert.Equal(t, []string{"reserve", "reset"}, f.throttle.calls)
 }

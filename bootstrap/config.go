@@ -99,6 +99,9 @@ type Config struct {
 	MetricsEnabled   bool          `env:"METRICS_ENABLED" envDefault:"true"`
 	MetricsAddr      string        `env:"METRICS_ADDR"`
 	PprofAddr        string        `env:"PPROF_ADDR"`
+	// MetricsBearerToken, when set, guards /metrics (on either listener)
+	// with "Authorization: Bearer <token>". A secret: never logged.
+	MetricsBearerToken string `env:"METRICS_BEARER_TOKEN"`
 
 	RateLimitEnabled  bool   `env:"RATE_LIMIT_ENABLED" envDefault:"true"`
 	RateLimitGlobal   string `env:"RATE_LIMIT_GLOBAL" envDefault:"1200/1m"`
@@ -325,6 +328,10 @@ func (c Config) Validate() error {
 	if c.PasswordMaxAgeDays < 0 || c.PasswordMaxAgeDays > 3650 {
 		bad("PASSWORD_MAX_AGE_DAYS", "must be between 0 (no expiry) and 3650")
 	}
+	if c.MetricsBearerToken != "" && !visibleASCII(c.MetricsBearerToken) {
+		// The value itself is never quoted: it is a secret.
+		bad("METRICS_BEARER_TOKEN", "must be printable ASCII without spaces: scrapers send it in an Authorization header")
+	}
 	if c.KeyEncryptionKey != "" {
 		if err := checkSecret(c.KeyEncryptionKey); err != nil {
 			bad("KEY_ENCRYPTION_KEY", "%v", err)
@@ -354,7 +361,32 @@ func (c Config) productionErrors() []error {
 	if c.MailDriver == "smtp" && c.SMTPTLS == "none" && c.SMTPUsername != "" {
 		errs = append(errs, errors.New("SMTP_TLS: none would send SMTP_PASSWORD in the clear; use starttls or tls"))
 	}
+	if c.MetricsEnabled && c.MetricsAddr == "" && c.MetricsBearerToken == "" {
+		// Metrics name routes, traffic and failure rates: reconnaissance
+		// for anyone who can reach the public port.
+		errs = append(errs, errors.New("METRICS_ADDR: production must not serve /metrics openly on the public port; "+
+			"set METRICS_ADDR to a private address, or METRICS_BEARER_TOKEN to require a token (or METRICS_ENABLED=false)"))
+	}
+	if n := len(c.MetricsBearerToken); n > 0 && n < minMetricsTokenLen {
+		errs = append(errs, fmt.Errorf("METRICS_BEARER_TOKEN: is %d characters; production needs at least %d (generate one with: openssl rand -hex 32)",
+			n, minMetricsTokenLen))
+	}
 	return errs
+}
+
+// minMetricsTokenLen is the shortest METRICS_BEARER_TOKEN production
+// accepts: 32 characters leave no room for a guessable word.
+const minMetricsTokenLen = 32
+
+// visibleASCII reports whether s is made of printable ASCII other than
+// space, the characters a bearer token can carry unchanged in a header.
+func visibleASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 // checkSecret accepts base64 or hex encodings of at least 32 random bytes.

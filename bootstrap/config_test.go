@@ -43,6 +43,7 @@ func production(t *testing.T, overrides map[string]string) map[string]string {
 		"KEY_ENCRYPTION_KEY": goodKey(t),
 		"MAIL_DRIVER":        "smtp",
 		"SMTP_HOST":          "smtp.example.com",
+		"METRICS_ADDR":       "127.0.0.1:9090",
 	}
 	for k, v := range overrides {
 		vars[k] = v
@@ -198,6 +199,75 @@ func TestParseConfig_production(t *testing.T) {
 		t.Parallel()
 		_, err := bootstrap.ParseConfig(production(t, map[string]string{"LOG_LEVEL": "warn"}))
 		require.NoError(t, err)
+	})
+}
+
+func TestParseConfig_metrics_in_production(t *testing.T) {
+	t.Parallel()
+	token := hex.EncodeToString(randomKey(t, 32))
+
+	t.Run("refuses_metrics_open_on_the_public_port", func(t *testing.T) {
+		t.Parallel()
+		_, err := bootstrap.ParseConfig(production(t, map[string]string{"METRICS_ADDR": ""}))
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "METRICS_ADDR")
+		assert.Contains(t, err.Error(), "METRICS_BEARER_TOKEN")
+	})
+
+	t.Run("accepts_a_private_metrics_address", func(t *testing.T) {
+		t.Parallel()
+		c, err := bootstrap.ParseConfig(production(t, map[string]string{"METRICS_ADDR": "10.0.0.5:9090"}))
+		require.NoError(t, err)
+		assert.Empty(t, c.MetricsBearerToken)
+	})
+
+	t.Run("accepts_a_token_instead", func(t *testing.T) {
+		t.Parallel()
+		c, err := bootstrap.ParseConfig(production(t, map[string]string{"METRICS_ADDR": "", "METRICS_BEARER_TOKEN": token}))
+		require.NoError(t, err)
+		assert.Equal(t, token, c.MetricsBearerToken)
+	})
+
+	t.Run("accepts_both", func(t *testing.T) {
+		t.Parallel()
+		_, err := bootstrap.ParseConfig(production(t, map[string]string{"METRICS_BEARER_TOKEN": token}))
+		require.NoError(t, err)
+	})
+
+	t.Run("accepts_metrics_turned_off", func(t *testing.T) {
+		t.Parallel()
+		_, err := bootstrap.ParseConfig(production(t, map[string]string{"METRICS_ADDR": "", "METRICS_ENABLED": "false"}))
+		require.NoError(t, err)
+	})
+
+	t.Run("refuses_a_short_token_without_echoing_it", func(t *testing.T) {
+		t.Parallel()
+		short := "s3cret-but-only-31-characters!!"
+		require.Len(t, short, 31)
+		for _, addr := range []string{"", "127.0.0.1:9090"} {
+			_, err := bootstrap.ParseConfig(production(t, map[string]string{"METRICS_ADDR": addr, "METRICS_BEARER_TOKEN": short}))
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "METRICS_BEARER_TOKEN")
+			assert.Contains(t, err.Error(), "32")
+			assert.NotContains(t, err.Error(), short, "the token is a secret")
+		}
+	})
+
+	t.Run("refuses_a_token_a_header_cannot_carry", func(t *testing.T) {
+		t.Parallel()
+		for _, bad := range []string{token[:40] + " " + token[:10], token + "\x01", token + "é"} {
+			_, err := bootstrap.ParseConfig(production(t, map[string]string{"METRICS_BEARER_TOKEN": bad}))
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "METRICS_BEARER_TOKEN")
+			assert.NotContains(t, err.Error(), token)
+		}
+	})
+
+	t.Run("a_short_token_is_fine_outside_production", func(t *testing.T) {
+		t.Parallel()
+		c, err := bootstrap.ParseConfig(map[string]string{"METRICS_BEARER_TOKEN": "dev"})
+		require.NoError(t, err)
+		assert.Equal(t, "dev", c.MetricsBearerToken)
 	})
 }
 

@@ -191,7 +191,7 @@ func newHTTPServer(p httpParams) (*httpadapter.Server, error) {
 		ShutdownTimeout: c.ShutdownTimeout, Issuer: c.PublicURL,
 		TrustedProxies: trusted, AllowedOrigins: c.AllowedOrigins, CORSMaxAge: c.CORSMaxAge,
 		TLSCertFile: c.TLSCertFile, TLSKeyFile: c.TLSKeyFile, RedirectAddr: c.HTTPRedirectAddr, PublicURL: c.PublicURL,
-		RateLimits: limits, MetricsAddr: c.MetricsAddr,
+		RateLimits: limits, MetricsAddr: c.MetricsAddr, MetricsBearerToken: c.MetricsBearerToken,
 	}, httpadapter.Services{Registration: p.Registration, Keys: p.Keys,
 		Login: p.Login, Sessions: p.Sessions, MFA: p.MFA, Profiles: p.Profiles, Account: p.Account,
 		Orgs: p.Orgs, Permissions: p.Permissions, Directory: p.Directory, HealthChecks: p.Checks,

@@ -10,11 +10,15 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/ums-project/ums/domain"
 )
 
 // bindJSON decodes the request body into dst strictly: the content type must
 // be JSON, unknown fields are refused (no mass assignment), exactly one value
-// is allowed and the body limit is enforced even for chunked uploads.
+// is allowed and the body limit is enforced even for chunked uploads. A
+// decoded string holding NUL or control characters is a 422 naming the
+// field (see checkBodyText).
 func bindJSON(c echo.Context, limit int64, dst any) error {
 	req := c.Request()
 	ct := req.Header.Get(echo.HeaderContentType)
@@ -35,6 +39,9 @@ func bindJSON(c echo.Context, limit int64, dst any) error {
 			return decodeError(err)
 		}
 		return badRequest("malformed_json", "the body must hold exactly one JSON object")
+	}
+	if fields := checkBodyText(dst); len(fields) > 0 {
+		return domain.Invalid(fields...)
 	}
 	return nil
 }

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/ums-project/ums/domain"
 )
 
 // requestBodies makes a fresh value of every request body type the API
@@ -27,13 +29,16 @@ var requestBodies = []func() any{
 }
 
 // FuzzBindJSON: for every request body type, any body and content type is
-// either decoded or refused as the client's fault (400, 413 or 415),
-// never a panic or an error that would become a 500. Seeds are in
-// testdata/fuzz/FuzzBindJSON.
+// either decoded or refused as the client's fault (400, 413, 415, or 422
+// for NUL and control characters), never a panic or an error that would
+// become a 500. Seeds are in testdata/fuzz/FuzzBindJSON.
 func FuzzBindJSON(f *testing.F) {
 	f.Add(uint8(0), "application/json", []byte(`{"email":"a@b.co","username":"abc","password":"correct horse battery staple"}`))
 	f.Add(uint8(20), "application/json; charset=utf-8", []byte(`{"org_id":"x","permissions":["a.b"],"user_id":null}`))
 	f.Add(uint8(21), "application/problem+json", []byte(`{"checks":[{"org_id":"x","permissions":[]}]}`))
+	f.Add(uint8(1), "application/json", []byte(`{"login":"a\u0000b","password":"x"}`))
+	f.Add(uint8(3), "application/json", []byte(`{"current_password":"\u0001\u007f","new_password":"\u0000"}`))
+	f.Add(uint8(20), "application/json", []byte(`{"user_id":"\u001b","checks":[{"org_id":"x","permissions":["a\u0000"]}]}`))
 	e := echo.New()
 	f.Fuzz(func(t *testing.T, kind uint8, contentType string, body []byte) {
 		dst := requestBodies[int(kind)%len(requestBodies)]()
@@ -42,6 +47,13 @@ func FuzzBindJSON(f *testing.F) {
 		c := e.NewContext(req, httptest.NewRecorder())
 		err := bindJSON(c, 1024, dst)
 		if err == nil {
+			return
+		}
+		var de *domain.Error
+		if errors.As(err, &de) {
+			if de.Kind != domain.KindInvalid || len(de.Fields) == 0 {
+				t.Fatalf("%T: domain error %v is not a validation failure with fields", dst, err)
+			}
 			return
 		}
 		var re *requestError

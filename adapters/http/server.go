@@ -46,6 +46,9 @@ type Config struct {
 	// MetricsAddr, when set, serves /metrics on a listener of its own (to
 	// keep it off the public port); otherwise /metrics is on Addr.
 	MetricsAddr string
+	// MetricsBearerToken, when set, must be presented as
+	// "Authorization: Bearer <token>" to read /metrics, on either listener.
+	MetricsBearerToken string
 }
 
 // Observability is what the metrics adapter gives the HTTP server.
@@ -106,11 +109,14 @@ func NewServer(cfg Config, svc Services, log *zap.Logger) (*Server, error) {
 		mw = append(mw, svc.Metrics.Middleware)
 	}
 	lim := &limiter{rl: svc.RateLimiter, limits: cfg.RateLimits, log: log.Named("ratelimit"), rejected: svc.Metrics.RateLimited}
+	// Control characters are refused after the global limit (garbage still
+	// counts against the client) and before authentication and the route's
+	// own limits, so no handler or store ever sees them.
 	mw = append(mw, recoverPanics(log), securityHeaders(cfg.TrustedProxies), corsMiddleware(cfg.AllowedOrigins, cfg.CORSMaxAge),
-		noStore(), apiOnly(lim.middleware("global")))
+		noStore(), apiOnly(lim.middleware("global")), apiOnly(refuseControlChars()))
 	e.Use(mw...)
 	if cfg.MetricsAddr == "" && svc.Metrics.Handler != nil {
-		e.GET("/metrics", echo.WrapHandler(svc.Metrics.Handler))
+		e.GET("/metrics", metricsHandler(svc.Metrics.Handler, cfg.MetricsBearerToken))
 	}
 
 	h := &healthHandlers{checks: svc.HealthChecks, log: log}
@@ -218,9 +224,8 @@ func NewServer(cfg Config, svc Services, log *zap.Logger) (*Server, error) {
 		}
 	}
 	if cfg.MetricsAddr != "" && svc.Metrics.Handler != nil {
-		mux := http.NewServeMux()
-		mux.Handle("/metrics", svc.Metrics.Handler)
-		s.side = append(s.side, newSideServer("metrics", cfg.MetricsAddr, mux, cfg))
+		s.side = append(s.side, newSideServer("metrics", cfg.MetricsAddr,
+			metricsServer(svc.Metrics.Handler, cfg.MetricsBearerToken, log), cfg))
 	}
 	return s, nil
 }

@@ -160,7 +160,8 @@ func TestProductionRefusesUnsafeConfiguration(t *testing.T) {
 
 func TestProductionRefusesPendingMigrationsUnlessAsked(t *testing.T) {
 	env := map[string]string{"ENV": "production", "DATABASE_URL": dbtest.PostgresURL(t),
-		"KEY_ENCRYPTION_KEY": randomKey(t), "HTTP_ADDR": "127.0.0.1:0", "MAIL_DRIVER": "smtp", "SMTP_HOST": "127.0.0.1"}
+		"KEY_ENCRYPTION_KEY": randomKey(t), "HTTP_ADDR": "127.0.0.1:0", "MAIL_DRIVER": "smtp", "SMTP_HOST": "127.0.0.1",
+		"METRICS_ADDR": "127.0.0.1:0"}
 	out, err := ums(t, env, "", "serve")
 	require.Error(t, err)
 	assert.Contains(t, out, "pending migration")

@@ -695,6 +695,13 @@ func runPermissionRepository(t *testing.T, newStore func(t *testing.T) OrgStore)
 		got, err = s.Perms.Grants(ctx, uuid.New())
 		require.NoError(t, err)
 		assert.Empty(t, got)
+
+		n, err := s.Perms.DeleteUserGrants(ctx, o.ID, holder.ID())
+		require.NoError(t, err)
+		assert.Equal(t, 1, n, "the user's grants in one organization go")
+		got, err = s.Perms.Grants(ctx, other.ID)
+		require.NoError(t, err)
+		assert.Equal(t, []domain.Grant{g3}, got, "another organization's stay")
 	})
 }
 

@@ -45,21 +45,44 @@ func SQLiteURL(t testing.TB) string {
 	return "sqlite://" + filepath.Join(t.TempDir(), "ums.db")
 }
 
+// PostgresAvailable reports whether PostgresURL would give a test a database
+// rather than skip it: the server answers, or it is Required (and a missing
+// server then fails the test). A test that runs on several stores uses it
+// to keep the others when Postgres is absent.
+func PostgresAvailable() bool {
+	if Required() {
+		return true
+	}
+	admin, err := openAdmin()
+	if err != nil {
+		return false
+	}
+	_ = admin.Close()
+	return true
+}
+
+// openAdmin connects to the admin database and checks that it answers.
+func openAdmin() (*sql.DB, error) {
+	admin, err := sql.Open("pgx", AdminURL())
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if err := admin.PingContext(ctx); err != nil {
+		_ = admin.Close()
+		return nil, err
+	}
+	return admin, nil
+}
+
 // PostgresURL creates a fresh database and returns its URL; the database is
 // dropped when t ends. Without a reachable server it skips t, or fails it
 // when Required.
 func PostgresURL(t testing.TB) string {
 	t.Helper()
-	admin, err := sql.Open("pgx", AdminURL())
-	if err == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		err = admin.PingContext(ctx)
-		cancel()
-	}
+	admin, err := openAdmin()
 	if err != nil {
-		if admin != nil {
-			_ = admin.Close()
-		}
 		if Required() {
 			t.Fatalf("postgres is required (CI=true) but unreachable at %s: %v", AdminURL(), err)
 		}

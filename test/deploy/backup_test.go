@@ -35,7 +35,7 @@ func TestPostgresBackupAndRestore(t *testing.T) {
 	env := func(db string) map[string]string {
 		return map[string]string{
 			"ENV": "production", "DATABASE_URL": db, "KEY_ENCRYPTION_KEY": kek,
-			"PUBLIC_URL":  "https://ums.example.test",
+			"PUBLIC_URL": "https://ums.example.test", "METRICS_ADDR": "127.0.0.1:0",
 			"MAIL_DRIVER": "smtp", "SMTP_HOST": "127.0.0.1", "SMTP_PORT": fmt.Sprint(freePort(t)), "SMTP_TLS": "none",
 		}
 	}

@@ -79,7 +79,7 @@ func TestStaticBinaryServes(t *testing.T) {
 	env := map[string]string{
 		"ENV": "production", "DATABASE_URL": dbtest.PostgresURL(t), "KEY_ENCRYPTION_KEY": newKEK(t),
 		"MAIL_DRIVER": "smtp", "SMTP_HOST": "127.0.0.1", "SMTP_PORT": fmt.Sprint(freePort(t)), "SMTP_TLS": "none",
-		"HOME": "/nonexistent", "LOG_FORMAT": "json",
+		"HOME": "/nonexistent", "LOG_FORMAT": "json", "METRICS_ADDR": "127.0.0.1:0",
 	}
 	workdir := worldReadableTempDir(t, "ums-image-")
 	asNonroot := func(c *exec.Cmd) {
@@ -142,6 +142,7 @@ func TestComposeFile(t *testing.T) {
 	assert.True(t, strings.HasPrefix(ums.Environment["DATABASE_URL"], "postgres://"))
 	assert.True(t, strings.HasPrefix(ums.Environment["REDIS_URL"], "redis://redis:"))
 	assert.Contains(t, ums.Environment["KEY_ENCRYPTION_KEY"], ":?", "the key must be given, never defaulted")
+	assert.NotEmpty(t, ums.Environment["METRICS_ADDR"], "production keeps /metrics off the public port")
 	for _, dep := range []string{"postgres", "redis"} {
 		assert.Equal(t, "service_healthy", ums.DependsOn[dep].Condition)
 		assert.NotEmpty(t, doc.Services[dep].Healthcheck, dep)

@@ -41,7 +41,7 @@ func TestNginxInFrontOfUMS(t *testing.T) {
 	env := map[string]string{
 		"ENV": "production", "DATABASE_URL": dbtest.PostgresURL(t), "KEY_ENCRYPTION_KEY": newKEK(t),
 		"REDIS_URL": dbtest.RequireRedis(t), "REDIS_KEY_PREFIX": fmt.Sprintf("ums-deploy-%d:", httpsPort),
-		"PUBLIC_URL": public, "TRUSTED_PROXIES": "127.0.0.1",
+		"PUBLIC_URL": public, "TRUSTED_PROXIES": "127.0.0.1", "METRICS_ADDR": "127.0.0.1:0",
 		// Production refuses the log mailer; nothing is mailed in this test.
 		"MAIL_DRIVER": "smtp", "SMTP_HOST": "127.0.0.1", "SMTP_PORT": fmt.Sprint(freePort(t)), "SMTP_TLS": "none",
 	}

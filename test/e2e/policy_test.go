@@ -210,6 +210,9 @@ func policyRoutes() []route {
 		{name: "require_password_change", method: http.MethodPost, prepare: func(t *testing.T, w *world) (string, any) {
 			return "/api/v1/users/" + newUser(t, w) + "/require-password-change", nil
 		}, want: sysOnly(noBody)},
+		{name: "reset_user_mfa", method: http.MethodPost, prepare: func(t *testing.T, w *world) (string, any) {
+			return "/api/v1/users/" + newUser(t, w) + "/mfa/reset", nil
+		}, want: sysOnly(http.StatusConflict)}, // allowed, but the new user has no second factor
 		{name: "user_organizations", method: http.MethodGet, prepare: func(_ *testing.T, w *world) (string, any) {
 			return "/api/v1/users/" + w.ids[orgMember] + "/organizations", nil
 		}, want: sysOnly(ok)},

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -196,4 +197,34 @@ func TestNoLoginUndoesAConcurrentWrite(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestGrantRacedWithRemovalLeavesNoGrantBehind races a direct grant to a
+// member against that member's removal: whichever wins, no grant may stay
+// with someone who is no longer a member.
+func TestGrantRacedWithRemovalLeavesNoGrantBehind(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, s *server) {
+		w := newWorld(t, s)
+		for i := range raceTries {
+			user := registerUser(t, s, w.unique(fmt.Sprintf("grantrace%d-", i)))
+			require.Equal(t, http.StatusCreated, w.sys(t, http.MethodPost, "/api/v1/orgs/"+w.orgA+"/members",
+				map[string]any{"user_id": user, "role": "member"}).Status)
+			var wg sync.WaitGroup
+			wg.Add(2)
+			go func() {
+				defer wg.Done()
+				time.Sleep(time.Duration(rand.IntN(20)) * time.Millisecond)
+				w.sys(t, http.MethodPost, "/api/v1/orgs/"+w.orgA+"/grants", map[string]any{"user_id": user, "permission": "lab.patient.read"})
+			}()
+			go func() {
+				defer wg.Done()
+				time.Sleep(time.Duration(rand.IntN(20)) * time.Millisecond)
+				require.Equal(t, http.StatusNoContent, w.sys(t, http.MethodDelete, "/api/v1/orgs/"+w.orgA+"/members/"+user, nil).Status)
+			}()
+			wg.Wait()
+			var left int
+			require.NoError(t, s.db.NewRaw("SELECT count(*) FROM grants WHERE user_id = ?", user).Scan(context.Background(), &left))
+			assert.Zero(t, left, "try %d: a grant outlived the membership", i)
+		}
+	})
 }
