@@ -2,8 +2,10 @@ package application
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -74,15 +76,33 @@ func (r *flaskRun) users(ctx context.Context, snap ports.FlaskSnapshot) error {
 		return err
 	}
 	seen := map[string]bool{}
+	var withTOTP, lostTOTP int
 	for _, u := range snap.Users {
 		if _, ok := known[u.ID]; ok {
 			r.rep.Existing[ImportUsers]++
 			continue
 		}
-		nu, reason, err := r.buildUser(ctx, importedUser{Email: u.Email, Username: u.Username, FirstName: u.FirstName,
+		in := importedUser{OldID: u.ID, Email: u.Email, Username: u.Username, FirstName: u.FirstName,
 			LastName: u.LastName, PasswordHash: u.PasswordHash, IsActive: u.IsActive, IsSystemAdmin: u.IsAdmin,
-			EmailVerified: u.EmailVerified, MustChangePassword: u.MustChangePassword, FailedLoginCount: u.FailedLoginAttempts,
-			LockedUntil: u.LockedUntil, PasswordChangedAt: u.PasswordChangedAt, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}, seen)
+			EmailVerified: u.EmailVerified, MustChangePassword: u.RequirePasswordChange,
+			FailedLoginCount: u.FailedLoginAttempts, LockedUntil: u.LockedUntil, PasswordChangedAt: u.PasswordChangedAt,
+			PasswordExpiresAt: u.PasswordExpiresAt, LastLoginAt: u.LastLoginAt, CreatedAt: u.CreatedAt,
+			UpdatedAt: u.UpdatedAt, DeriveUsername: true}
+		if u.TwoFactorEnabled {
+			sealed, ok, err := r.sealTOTP(u.TwoFactorSecret)
+			if err != nil {
+				return fmt.Errorf("user %d: %w", u.ID, err)
+			}
+			if ok {
+				in.MFASecretSealed = sealed
+				withTOTP++
+			} else {
+				lostTOTP++
+				r.rep.Notes = append(r.rep.Notes, fmt.Sprintf("user %d had two-factor sign-in on with a secret UMS cannot use; "+
+					"the account signs in with its password alone until the user sets TOTP up again", u.ID))
+			}
+		}
+		nu, reason, err := r.buildUser(ctx, in, seen, r.rep)
 		if err != nil {
 			return err
 		}
@@ -93,10 +113,59 @@ func (r *flaskRun) users(ctx context.Context, snap ports.FlaskSnapshot) error {
 		if err := r.d.Users.Create(ctx, nu); err != nil {
 			return fmt.Errorf("user %d: %w", u.ID, err)
 		}
+		if err := r.history(ctx, nu, u); err != nil {
+			return err
+		}
 		if err := r.remember(ctx, ports.LegacyUser, u.ID, nu.ID()); err != nil {
 			return err
 		}
 		r.rep.Imported[ImportUsers]++
+	}
+	if withTOTP > 0 {
+		r.rep.Notes = append(r.rep.Notes, fmt.Sprintf("%d users keep two-factor sign-in with their authenticator app; "+
+			"they have no recovery codes yet (the old service had none): they get ten by turning TOTP off and on again", withTOTP))
+	}
+	if n := snap.PendingResetLinks + snap.PendingVerificationLinks; n > 0 {
+		r.rep.Notes = append(r.rep.Notes, fmt.Sprintf("%d password reset and %d email verification links of the old service "+
+			"were not carried over (they are stored in clear there); users ask for new ones", snap.PendingResetLinks,
+			snap.PendingVerificationLinks))
+	}
+	return nil
+}
+
+// sealTOTP seals an old base32 TOTP secret as UMS keeps its own; ok is
+// false when the secret is not one UMS can check codes with.
+func (r *flaskRun) sealTOTP(secret string) ([]byte, bool, error) {
+	secret = strings.ToUpper(strings.ReplaceAll(strings.TrimSpace(secret), " ", ""))
+	if secret == "" || !r.d.TOTP.ValidSecret(secret) {
+		return nil, false, nil
+	}
+	sealed, err := r.d.Box.Seal([]byte(secret), mfaSealLabel)
+	return sealed, err == nil, err
+}
+
+// history carries the old password hashes (a JSON array, oldest first)
+// into UMS's history, so a reused old password is refused; hashes UMS
+// cannot verify are left out.
+func (r *flaskRun) history(ctx context.Context, nu *domain.User, u ports.FlaskUser) error {
+	if strings.TrimSpace(u.PasswordHistory) == "" {
+		return nil
+	}
+	var hashes []string
+	if err := json.Unmarshal([]byte(u.PasswordHistory), &hashes); err != nil {
+		r.rep.Notes = append(r.rep.Notes, fmt.Sprintf("user %d: the password history is not a JSON list of hashes; it was left out", u.ID))
+		return nil
+	}
+	changed := nu.PasswordChangedAt()
+	for n, h := range hashes {
+		if _, err := r.d.Hashes.CheckImported(h); err != nil {
+			continue
+		}
+		// Older entries get earlier times, so the newest stay first.
+		at := changed.Add(-time.Duration(len(hashes)-n) * time.Second)
+		if err := r.d.History.Add(ctx, r.d.IDs.NewID(), nu.ID(), h, at); err != nil {
+			return fmt.Errorf("user %d: password history: %w", u.ID, err)
+		}
 	}
 	return nil
 }
@@ -128,7 +197,7 @@ func (r *flaskRun) labs(ctx context.Context, snap ports.FlaskSnapshot) error {
 		now := r.d.Clock.Now()
 		created := timeOr(l.CreatedAt, now)
 		o := domain.Organization{ID: r.d.IDs.NewID(), Name: name, Slug: slug, Description: desc,
-			IsActive: l.IsActive, CreatedAt: created, UpdatedAt: created}
+			IsActive: l.IsActive, CreatedAt: created, UpdatedAt: timeOr(l.UpdatedAt, created)}
 		if err := r.d.Orgs.Create(ctx, o); err != nil {
 			return fmt.Errorf("lab %d: %w", l.ID, err)
 		}
@@ -223,8 +292,9 @@ func (r *flaskRun) attributes(ctx context.Context, snap ports.FlaskSnapshot) err
 		}
 		desc, _ := domain.ParseDescription("description", truncateRunes(a.Description, 2000))
 		cat, _ := domain.ParseDescription("category", truncateRunes(a.Category, 100))
-		now := r.d.Clock.Now()
-		p := domain.Permission{ID: r.d.IDs.NewID(), Name: name, Description: desc, Category: cat, IsActive: a.IsActive, CreatedAt: now, UpdatedAt: now}
+		created := timeOr(a.CreatedAt, r.d.Clock.Now())
+		p := domain.Permission{ID: r.d.IDs.NewID(), Name: name, Description: desc, Category: cat, IsActive: a.IsActive,
+			CreatedAt: created, UpdatedAt: created}
 		if err := r.d.Perms.Create(ctx, p); err != nil {
 			return fmt.Errorf("attribute %d: %w", a.ID, err)
 		}

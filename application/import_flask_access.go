@@ -27,6 +27,10 @@ func (r *flaskRun) memberships(ctx context.Context, snap ports.FlaskSnapshot) er
 		role, fe := domain.ParseRole("role", strings.ToLower(strings.TrimSpace(m.Role)))
 		switch {
 		case reason != "":
+		case !m.IsActive:
+			// UMS has no inactive memberships; an inactive one conferred
+			// nothing in the old service, and neither do its grants.
+			reason = "inactive membership: it conferred nothing in the old service"
 		case fe != nil:
 			reason = fmt.Sprintf("invalid role %q", m.Role)
 		default:
@@ -40,8 +44,8 @@ func (r *flaskRun) memberships(ctx context.Context, snap ports.FlaskSnapshot) er
 			r.rep.skip(ImportMemberships, m.ID, "%s", reason)
 			continue
 		}
-		now := r.d.Clock.Now()
-		if err := r.d.Members.Add(ctx, domain.Membership{OrgID: orgID, UserID: userID, Role: role, CreatedAt: now, UpdatedAt: now}); err != nil {
+		joined := timeOr(m.JoinedAt, r.d.Clock.Now())
+		if err := r.d.Members.Add(ctx, domain.Membership{OrgID: orgID, UserID: userID, Role: role, CreatedAt: joined, UpdatedAt: joined}); err != nil {
 			return fmt.Errorf("lab membership %d: %w", m.ID, err)
 		}
 		if err := r.remember(ctx, ports.LegacyMembership, m.ID, uuid.Nil); err != nil {
@@ -96,7 +100,7 @@ func (r *flaskRun) roleAttributes(ctx context.Context, snap ports.FlaskSnapshot)
 			continue
 		}
 		id := r.d.IDs.NewID()
-		added, err := r.d.Ledger.AddRolePermission(ctx, id, orgID, role, name, r.d.Clock.Now())
+		added, err := r.d.Ledger.AddRolePermission(ctx, id, orgID, role, name, timeOr(ra.GrantedAt, r.d.Clock.Now()))
 		if err != nil {
 			return fmt.Errorf("role attribute %d: %w", ra.ID, err)
 		}
@@ -148,7 +152,7 @@ func (r *flaskRun) userAttributes(ctx context.Context, snap ports.FlaskSnapshot)
 			}
 		}
 		g := domain.Grant{ID: r.d.IDs.NewID(), OrgID: orgID, UserID: userID, Permission: name, IsActive: ua.IsActive,
-			ExpiresAt: utc(ua.ExpiresAt), GrantedBy: grantedBy, CreatedAt: r.d.Clock.Now()}
+			ExpiresAt: utc(ua.ExpiresAt), GrantedBy: grantedBy, CreatedAt: timeOr(ua.GrantedAt, r.d.Clock.Now())}
 		if err := r.d.Perms.AddGrant(ctx, g); err != nil {
 			return fmt.Errorf("user attribute %d: %w", ua.ID, err)
 		}
@@ -170,9 +174,13 @@ func (r *flaskRun) auditLogs(ctx context.Context, snap ports.FlaskSnapshot) erro
 			r.rep.Existing[ImportAuditEvents]++
 			continue
 		}
+		outcome := domain.OutcomeSuccess
+		if !a.Success {
+			outcome = domain.OutcomeFailure
+		}
 		ev := domain.AuditEvent{ID: r.d.IDs.NewID(), OccurredAt: timeOr(a.CreatedAt, r.d.Clock.Now()),
-			Action: legacyAction(a.Action), Outcome: domain.OutcomeSuccess, TargetType: "legacy",
-			TargetID: truncateRunes(a.Target, 200), IP: truncateRunes(a.IP, 64), UserAgent: truncateRunes(a.UserAgent, 512)}
+			Action: legacyAction(a.Action), Outcome: outcome, TargetType: "legacy",
+			IP: truncateRunes(a.IP, 64), UserAgent: truncateRunes(a.UserAgent, 512)}
 		details := map[string]any{"legacy_id": a.ID, "legacy_action": a.Action}
 		if a.UserID != nil {
 			details["legacy_user_id"] = *a.UserID
@@ -180,12 +188,7 @@ func (r *flaskRun) auditLogs(ctx context.Context, snap ports.FlaskSnapshot) erro
 				ev.ActorID = &id
 			}
 		}
-		if a.LabID != nil {
-			details["legacy_lab_id"] = *a.LabID
-			if id, ok := r.ids[ports.LegacyLab][*a.LabID]; ok {
-				ev.OrgID = &id
-			}
-		}
+		r.auditTarget(&ev, a, details)
 		if d := strings.TrimSpace(a.Details); d != "" {
 			var v any
 			if json.Unmarshal([]byte(d), &v) == nil {
@@ -204,4 +207,30 @@ func (r *flaskRun) auditLogs(ctx context.Context, snap ports.FlaskSnapshot) erro
 		r.rep.Imported[ImportAuditEvents]++
 	}
 	return nil
+}
+
+// auditTarget names an old audit row's resource the UMS way: a user or a
+// lab the import carried over by its new id (and a lab as the event's
+// organization), anything else by its old type and id.
+func (r *flaskRun) auditTarget(ev *domain.AuditEvent, a ports.FlaskAuditLog, details map[string]any) {
+	kind := strings.ToLower(strings.TrimSpace(a.ResourceType))
+	if kind != "" {
+		ev.TargetType = truncateRunes(kind, 50)
+		details["legacy_resource_type"] = a.ResourceType
+	}
+	if a.ResourceID == nil {
+		return
+	}
+	details["legacy_resource_id"] = *a.ResourceID
+	ev.TargetID = fmt.Sprint(*a.ResourceID)
+	switch kind {
+	case "user":
+		if id, ok := r.ids[ports.LegacyUser][*a.ResourceID]; ok {
+			ev.TargetID = id.String()
+		}
+	case "lab":
+		if id, ok := r.ids[ports.LegacyLab][*a.ResourceID]; ok {
+			ev.TargetType, ev.TargetID, ev.OrgID = "organization", id.String(), &id
+		}
+	}
 }

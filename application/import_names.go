@@ -1,7 +1,9 @@
 package application
 
 import (
+	"fmt"
 	"strings"
+	"unicode"
 )
 
 // LegacyPermissionPrefix is put before an old attribute name that has a
@@ -101,4 +103,71 @@ func truncateRunes(s string, n int) string {
 		return s
 	}
 	return string(r[:n])
+}
+
+// latinBase maps the accented Latin letters of European names to the
+// ASCII spelling people use when they cannot type them.
+var latinBase = func() map[rune]string {
+	m := map[rune]string{}
+	for base, letters := range map[string]string{
+		"a": "àáâãäåāăą", "A": "ÀÁÂÃÄÅĀĂĄ", "c": "çćĉċč", "C": "ÇĆĈĊČ", "d": "ďđ", "D": "ĎĐ",
+		"e": "èéêëēĕėęě", "E": "ÈÉÊËĒĔĖĘĚ", "g": "ĝğġģ", "G": "ĜĞĠĢ", "h": "ĥħ", "H": "ĤĦ",
+		"i": "ìíîïĩīĭįı", "I": "ÌÍÎÏĨĪĬĮİ", "j": "ĵ", "J": "Ĵ", "k": "ķ", "K": "Ķ", "l": "ĺļľŀł", "L": "ĹĻĽĿŁ",
+		"n": "ñńņňŉ", "N": "ÑŃŅŇ", "o": "òóôõöøōŏő", "O": "ÒÓÔÕÖØŌŎŐ", "r": "ŕŗř", "R": "ŔŖŘ",
+		"s": "śŝşš", "S": "ŚŜŞŠ", "t": "ţťŧ", "T": "ŢŤŦ", "u": "ùúûüũūŭůűų", "U": "ÙÚÛÜŨŪŬŮŰŲ",
+		"w": "ŵ", "W": "Ŵ", "y": "ýÿŷ", "Y": "ÝŸŶ", "z": "źżž", "Z": "ŹŻŽ",
+		"ss": "ß", "ae": "æ", "AE": "Æ", "oe": "œ", "OE": "Œ", "th": "þ", "TH": "Þ", "dh": "ð", "DH": "Ð",
+	} {
+		for _, r := range letters {
+			m[r] = base
+		}
+	}
+	return m
+}()
+
+// usernameLike spells s with the characters a UMS username may hold:
+// accented Latin letters lose their accents, spaces and other separators
+// become one '.', anything else is dropped; the result starts with a
+// letter or digit and has at most 32 characters.
+func usernameLike(s string) string {
+	var b strings.Builder
+	sep := false
+	for _, r := range strings.TrimSpace(s) {
+		switch {
+		case r < 0x80 && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9'):
+			b.WriteRune(r)
+			sep = false
+		case latinBase[r] != "":
+			b.WriteString(latinBase[r])
+			sep = false
+		case r == '_' || r == '-':
+			if !sep && b.Len() > 0 {
+				b.WriteRune(r)
+				sep = true
+			}
+		case unicode.IsSpace(r) || r == '.' || r == '@' || r == '+':
+			if !sep && b.Len() > 0 {
+				b.WriteByte('.')
+				sep = true
+			}
+		}
+	}
+	out := strings.TrimRight(b.String(), "._-")
+	if len(out) > 32 {
+		out = strings.TrimRight(out[:32], "._-")
+	}
+	return out
+}
+
+// DeriveUsername makes a valid UMS username for an account whose old one
+// UMS's rules refuse (non-ASCII letters, spaces): the old name spelled in
+// the allowed characters, else the email's local part, else "user" and the
+// old id. Uniqueness is the caller's.
+func DeriveUsername(old, email string, oldID int64) string {
+	for _, candidate := range []string{usernameLike(old), usernameLike(strings.SplitN(email, "@", 2)[0])} {
+		if len(candidate) >= 3 {
+			return candidate
+		}
+	}
+	return fmt.Sprintf("user%d", oldID)
 }

@@ -53,3 +53,24 @@ func TestNormalizeSlug(t *testing.T) {
 		})
 	}
 }
+
+func TestDeriveUsername(t *testing.T) {
+	for _, tc := range []struct{ old, email, want string }{
+		{"José Müller", "jose@example.com", "Jose.Muller"},
+		{"Ævar Þór", "aevar@example.com", "AEvar.THor"},
+		{"straße", "s@example.com", "strasse"},
+		{"李雷", "lilei@example.com", "lilei"},
+		{"李雷", "李@example.com", "user14"},
+		{"fr ank", "frank@example.com", "fr.ank"},
+		{"  .-weird--name.  ", "w@example.com", "weird-name"},
+		{"x", "ok@example.com", "user14"},
+		{strings.Repeat("ab ", 20), "a@example.com", "ab.ab.ab.ab.ab.ab.ab.ab.ab.ab.ab"},
+	} {
+		t.Run(tc.old, func(t *testing.T) {
+			got := application.DeriveUsername(tc.old, tc.email, 14)
+			assert.Equal(t, tc.want, got)
+			_, fe := domain.ParseUsername(got)
+			assert.Nil(t, fe, "the result is always a valid username")
+		})
+	}
+}

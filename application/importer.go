@@ -60,6 +60,9 @@ type ImportReport struct {
 	Existing map[string]int
 	Skipped  []ImportSkip
 	Renamed  []ImportRename
+	// Notes are what else the operator must know (pending links that
+	// died, second factors without recovery codes).
+	Notes []string
 }
 
 // Total is the number of rows imported.
@@ -85,18 +88,24 @@ func (r ImportReport) counts() map[string]any {
 	for _, k := range ImportKinds {
 		imported[k], existing[k] = r.Imported[k], r.Existing[k]
 	}
-	return map[string]any{"imported": imported, "existing": existing, "skipped": len(r.Skipped), "renamed": len(r.Renamed)}
+	return map[string]any{"imported": imported, "existing": existing, "skipped": len(r.Skipped), "renamed": len(r.Renamed),
+		"notes": len(r.Notes)}
 }
 
 // ImporterDeps are the ports an import needs.
 type ImporterDeps struct {
-	Users    ports.UserRepository
-	Orgs     ports.OrgRepository
-	Members  ports.MembershipRepository
-	Perms    ports.PermissionRepository
-	Ledger   ports.ImportLedger
-	Hashes   ports.ImportedHashes
-	Audit    ports.AuditLog
+	Users   ports.UserRepository
+	Orgs    ports.OrgRepository
+	Members ports.MembershipRepository
+	Perms   ports.PermissionRepository
+	Ledger  ports.ImportLedger
+	Hashes  ports.ImportedHashes
+	Audit   ports.AuditLog
+	// History keeps the old password hashes an account carries over.
+	History ports.PasswordHistory
+	// Box seals carried-over TOTP secrets; TOTP judges them.
+	Box      ports.SecretBox
+	TOTP     ports.TOTP
 	Tx       ports.TxManager
 	Clock    ports.Clock
 	IDs      ports.IDGenerator
@@ -145,26 +154,29 @@ func (i *Importer) recordImport(ctx context.Context, rep ImportReport, action, s
 
 // importedUser is one account from another system, before validation.
 type importedUser struct {
+	OldID                                                      int64
 	Email, Username, FirstName, LastName, PasswordHash         string
 	IsActive, IsSystemAdmin, EmailVerified, MustChangePassword bool
 	FailedLoginCount                                           int
-	LockedUntil, PasswordChangedAt, CreatedAt, UpdatedAt       *time.Time
+	LockedUntil, PasswordChangedAt, PasswordExpiresAt          *time.Time
+	LastLoginAt, CreatedAt, UpdatedAt                          *time.Time
+	// MFASecretSealed keeps TOTP on with the old secret.
+	MFASecretSealed []byte
+	// DeriveUsername imports an account whose username UMS refuses or
+	// already has under a derived one, rather than leaving it behind.
+	DeriveUsername bool
 }
 
 // buildUser validates an imported account against UMS's rules and the
 // store; it returns the user or why it cannot be imported. seen holds the
 // normalised emails and usernames taken earlier in this run.
-func (i *Importer) buildUser(ctx context.Context, in importedUser, seen map[string]bool) (*domain.User, string, error) {
+func (i *Importer) buildUser(ctx context.Context, in importedUser, seen map[string]bool, rep *ImportReport) (*domain.User, string, error) {
 	email, fe := domain.ParseEmail(in.Email)
 	if fe != nil {
 		return nil, fmt.Sprintf("invalid email %q", in.Email), nil
 	}
-	username, fe := domain.ParseUsername(in.Username)
-	if fe != nil {
-		return nil, fmt.Sprintf("invalid username %q: %s", in.Username, fe.Message), nil
-	}
-	first, fe1 := domain.ParsePersonName("first_name", in.FirstName)
-	last, fe2 := domain.ParsePersonName("last_name", in.LastName)
+	first, fe1 := domain.ParsePersonName("first_name", truncateRunes(in.FirstName, 100))
+	last, fe2 := domain.ParsePersonName("last_name", truncateRunes(in.LastName, 100))
 	if fe1 != nil || fe2 != nil {
 		return nil, "invalid first or last name", nil
 	}
@@ -174,16 +186,19 @@ func (i *Importer) buildUser(ctx context.Context, in importedUser, seen map[stri
 	if _, err := i.d.Hashes.CheckImported(in.PasswordHash); err != nil {
 		return nil, err.Error(), nil
 	}
-	for _, key := range []string{"email:" + email.String(), "username:" + username.Normalized()} {
-		if seen[key] {
-			return nil, "duplicate " + strings.SplitN(key, ":", 2)[0] + " in the source", nil
-		}
+	if seen["email:"+email.String()] {
+		return nil, "duplicate email in the source", nil
 	}
 	if reason, err := i.taken(ctx, email.String(), "email"); err != nil || reason != "" {
 		return nil, reason, err
 	}
-	if reason, err := i.taken(ctx, username.String(), "username"); err != nil || reason != "" {
+	username, reason, err := i.importedUsername(ctx, in, email, seen)
+	if err != nil || reason != "" {
 		return nil, reason, err
+	}
+	if username.String() != in.Username {
+		rep.Renamed = append(rep.Renamed, ImportRename{Kind: ImportUsers, OldID: fmt.Sprint(in.OldID), From: in.Username,
+			To: username.String(), Note: "UMS usernames are 3-32 ASCII letters, digits, '.', '_' or '-', unique in any case; the account signs in with this name or its email"})
 	}
 	seen["email:"+email.String()], seen["username:"+username.Normalized()] = true, true
 
@@ -194,11 +209,65 @@ func (i *Importer) buildUser(ctx context.Context, in importedUser, seen map[stri
 		NewUserParams: domain.NewUserParams{ID: i.d.IDs.NewID(), Email: email, Username: username,
 			FirstName: first, LastName: last, PasswordHash: in.PasswordHash, IsSystemAdmin: in.IsSystemAdmin,
 			EmailVerified: in.EmailVerified, Now: changed, PasswordMaxAge: i.d.Password.MaxAge},
-		IsActive: in.IsActive, MustChangePassword: in.MustChangePassword,
-		Lock:      domain.AccountLock{Until: utc(in.LockedUntil), Failures: in.FailedLoginCount},
+		IsActive: in.IsActive, MustChangePassword: in.MustChangePassword, PasswordExpiresAt: utc(in.PasswordExpiresAt),
+		Lock:            domain.AccountLock{Until: utc(in.LockedUntil), Failures: in.FailedLoginCount},
+		MFASecretSealed: in.MFASecretSealed, LastLoginAt: utc(in.LastLoginAt),
 		CreatedAt: created, UpdatedAt: timeOr(in.UpdatedAt, created),
 	})
 	return u, "", nil
+}
+
+// importedUsername is the account's username as is when UMS accepts it
+// and it is free; otherwise, when in.DeriveUsername, a derived one made
+// unique with the old id, and else the reason to skip the account.
+func (i *Importer) importedUsername(ctx context.Context, in importedUser, email domain.Email, seen map[string]bool) (domain.Username, string, error) {
+	free := func(u domain.Username) (bool, error) {
+		if seen["username:"+u.Normalized()] {
+			return false, nil
+		}
+		reason, err := i.taken(ctx, u.String(), "username")
+		return reason == "", err
+	}
+	username, fe := domain.ParseUsername(in.Username)
+	if fe == nil {
+		ok, err := free(username)
+		if err != nil || ok {
+			return username, "", err
+		}
+		if !in.DeriveUsername {
+			if seen["username:"+username.Normalized()] {
+				return domain.Username{}, "duplicate username in the source", nil
+			}
+			return domain.Username{}, "duplicate username: already used in UMS", nil
+		}
+	} else if !in.DeriveUsername {
+		return domain.Username{}, fmt.Sprintf("invalid username %q: %s", in.Username, fe.Message), nil
+	}
+	base := in.Username
+	if fe != nil {
+		base = DeriveUsername(in.Username, email.String(), in.OldID)
+		if u, pfe := domain.ParseUsername(base); pfe == nil {
+			if ok, err := free(u); err != nil || ok {
+				return u, "", err
+			}
+		}
+	}
+	// Taken: the old id tells the two accounts apart.
+	for n := 0; n < 100; n++ {
+		suffix := fmt.Sprintf("-%d", in.OldID)
+		if n > 0 {
+			suffix = fmt.Sprintf("-%d-%d", in.OldID, n)
+		}
+		u, pfe := domain.ParseUsername(strings.TrimRight(truncateRunes(base, 32-len(suffix)), "._-") + suffix)
+		if pfe != nil {
+			continue
+		}
+		ok, err := free(u)
+		if err != nil || ok {
+			return u, "", err
+		}
+	}
+	return domain.Username{}, "no free username could be derived", nil
 }
 
 // taken reports a login already used by a UMS account.
@@ -263,10 +332,10 @@ func (i *Importer) ImportUsers(ctx context.Context, recs []UserRecord, dryRun bo
 				return err
 			}
 			active := r.IsActive == nil || *r.IsActive
-			u, reason, err := i.buildUser(ctx, importedUser{Email: r.Email, Username: r.Username, FirstName: r.FirstName,
+			u, reason, err := i.buildUser(ctx, importedUser{OldID: int64(r.Line), Email: r.Email, Username: r.Username, FirstName: r.FirstName,
 				LastName: r.LastName, PasswordHash: r.PasswordHash, IsActive: active, IsSystemAdmin: r.IsSystemAdmin,
 				EmailVerified: r.EmailVerified, MustChangePassword: r.MustChangePassword,
-				PasswordChangedAt: r.PasswordChangedAt, CreatedAt: r.CreatedAt}, seen)
+				PasswordChangedAt: r.PasswordChangedAt, CreatedAt: r.CreatedAt}, seen, &rep)
 			if err != nil {
 				return err
 			}

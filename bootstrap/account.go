@@ -35,7 +35,14 @@ var AccountModule = fx.Module("account",
 		},
 		newAccount,
 	),
-	fx.Invoke(runResetRequests),
+)
+
+// ServerJobsModule runs the background work of a serving instance: the
+// queue of "forgot password" requests and the measure of the costliest
+// stored hashes that failed logins are padded to. CLI commands leave them
+// out.
+var ServerJobsModule = fx.Module("serverjobs",
+	fx.Invoke(runResetRequests, measureOutdatedHashes),
 )
 
 type accountParams struct {

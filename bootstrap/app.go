@@ -38,5 +38,5 @@ func NewApp(c Config, log *zap.Logger, policy MigrationPolicy, extra ...fx.Optio
 
 // ServerApp is NewApp with the HTTP server.
 func ServerApp(c Config, log *zap.Logger, policy MigrationPolicy, extra ...fx.Option) *fx.App {
-	return NewApp(c, log, policy, append([]fx.Option{HTTPModule, MailWorkerModule, AuditRetentionModule, PprofModule}, extra...)...)
+	return NewApp(c, log, policy, append([]fx.Option{HTTPModule, MailWorkerModule, AuditRetentionModule, ServerJobsModule, PprofModule}, extra...)...)
 }

@@ -55,7 +55,6 @@ var AuthModule = fx.Module("auth",
 		newLogin,
 		application.NewProfiles,
 	),
-	fx.Invoke(measureOutdatedHashes),
 )
 
 // throttlePolicies are the per-login policy and the per-account one: the

@@ -24,12 +24,28 @@ var ImportModule = fx.Module("import",
 	),
 )
 
-func newImporter(users ports.UserRepository, orgs ports.OrgRepository, members ports.MembershipRepository,
-	perms ports.PermissionRepository, ledger ports.ImportLedger, hashes ports.ImportedHashes, audit ports.AuditLog,
-	tx ports.TxManager, clock ports.Clock, ids ports.IDGenerator, pw application.PasswordConfig,
-) *application.Importer {
-	return application.NewImporter(application.ImporterDeps{Users: users, Orgs: orgs, Members: members, Perms: perms,
-		Ledger: ledger, Hashes: hashes, Audit: audit, Tx: tx, Clock: clock, IDs: ids, Password: pw})
+type importerParams struct {
+	fx.In
+	Users    ports.UserRepository
+	Orgs     ports.OrgRepository
+	Members  ports.MembershipRepository
+	Perms    ports.PermissionRepository
+	Ledger   ports.ImportLedger
+	Hashes   ports.ImportedHashes
+	Audit    ports.AuditLog
+	History  ports.PasswordHistory
+	Box      ports.SecretBox
+	TOTP     ports.TOTP
+	Tx       ports.TxManager
+	Clock    ports.Clock
+	IDs      ports.IDGenerator
+	Password application.PasswordConfig
+}
+
+func newImporter(p importerParams) *application.Importer {
+	return application.NewImporter(application.ImporterDeps{Users: p.Users, Orgs: p.Orgs, Members: p.Members,
+		Perms: p.Perms, Ledger: p.Ledger, Hashes: p.Hashes, Audit: p.Audit, History: p.History, Box: p.Box, TOTP: p.TOTP,
+		Tx: p.Tx, Clock: p.Clock, IDs: p.IDs, Password: p.Password})
 }
 
 // withImporter starts the core (applying pending migrations outside

@@ -96,9 +96,16 @@ type ImportParams struct {
 	NewUserParams
 	IsActive           bool
 	MustChangePassword bool
-	Lock               AccountLock
-	CreatedAt          time.Time
-	UpdatedAt          time.Time
+	// PasswordExpiresAt, when set, is the expiry the old system gave the
+	// password, kept instead of one computed from PasswordMaxAge.
+	PasswordExpiresAt *time.Time
+	Lock              AccountLock
+	// MFASecretSealed, when set, is the sealed TOTP secret the account
+	// signs in with: MFA stays on, with the same authenticator app.
+	MFASecretSealed []byte
+	LastLoginAt     *time.Time
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
 }
 
 // ImportedUser creates an account carried over from another system, with
@@ -106,7 +113,14 @@ type ImportParams struct {
 func ImportedUser(p ImportParams) *User {
 	u := NewUser(p.NewUserParams)
 	u.active, u.password.MustChange = p.IsActive, p.MustChangePassword
+	if p.PasswordExpiresAt != nil {
+		u.password.ExpiresAt = timePtr(p.PasswordExpiresAt)
+	}
 	u.lock = AccountLock{Until: timePtr(p.Lock.Until), Failures: max(p.Lock.Failures, 0)}
+	if len(p.MFASecretSealed) > 0 {
+		u.mfa = MFA{Enabled: true, SecretSealed: append([]byte(nil), p.MFASecretSealed...)}
+	}
+	u.lastLogin = LastLogin{At: timePtr(p.LastLoginAt)}
 	u.createdAt, u.updatedAt = p.CreatedAt, p.UpdatedAt
 	return u
 }

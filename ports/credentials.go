@@ -51,4 +51,7 @@ type TOTP interface {
 	// clock skew either way, and returns the time step the code belongs
 	// to so a used step can be refused (no replay within its window).
 	Validate(secret, code string, now time.Time) (step int64, ok bool)
+	// ValidSecret reports whether secret is a base32 secret Validate can
+	// use (one another system made, for instance).
+	ValidSecret(secret string) bool
 }

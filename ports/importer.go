@@ -9,23 +9,37 @@ import (
 	"github.com/ums-project/ums/domain"
 )
 
+// The Flask types are rows of the old service's tables, as its models
+// define them (../shared/ref/lhums-schema.md). Booleans the old models
+// defaulted in Python only come NULL from rows other tools wrote; sources
+// read NULL as that default.
+
 // FlaskUser is a row of the old service's users table.
 type FlaskUser struct {
 	ID                  int64
-	Email               string
 	Username            string
+	Email               string
+	PasswordHash        string
 	FirstName           string
 	LastName            string
-	PasswordHash        string
-	IsActive            bool
+	IsActive            bool // NULL: true
 	IsAdmin             bool
 	EmailVerified       bool
-	FailedLoginAttempts int
 	LockedUntil         *time.Time
+	FailedLoginAttempts int
+	LastLoginAt         *time.Time
 	PasswordChangedAt   *time.Time
-	MustChangePassword  bool
-	CreatedAt           *time.Time
-	UpdatedAt           *time.Time
+	PasswordExpiresAt   *time.Time
+	// PasswordHistory is the column as stored: a JSON array of the
+	// previous Werkzeug hashes, oldest first, or "".
+	PasswordHistory       string
+	RequirePasswordChange bool
+	TwoFactorEnabled      bool
+	// TwoFactorSecret is pyotp's base32 TOTP secret (SHA-1, 6 digits,
+	// 30 s), in clear in the old database.
+	TwoFactorSecret string
+	CreatedAt       *time.Time
+	UpdatedAt       *time.Time
 }
 
 // FlaskLab is a row of labs: an organization.
@@ -34,16 +48,19 @@ type FlaskLab struct {
 	Name        string
 	Code        string
 	Description string
-	IsActive    bool
+	IsActive    bool // NULL: true
 	CreatedAt   *time.Time
+	UpdatedAt   *time.Time
 }
 
 // FlaskMembership is a row of lab_memberships.
 type FlaskMembership struct {
-	ID     int64
-	UserID int64
-	LabID  int64
-	Role   string
+	ID       int64
+	UserID   int64
+	LabID    int64
+	Role     string
+	IsActive bool // NULL: true
+	JoinedAt *time.Time
 }
 
 // FlaskAttribute is a row of attributes: a permission.
@@ -53,6 +70,7 @@ type FlaskAttribute struct {
 	Description string
 	Category    string
 	IsActive    bool
+	CreatedAt   *time.Time
 }
 
 // FlaskRoleAttribute is a row of role_attributes; LabID nil is global.
@@ -61,6 +79,8 @@ type FlaskRoleAttribute struct {
 	Role        string
 	AttributeID int64
 	LabID       *int64
+	GrantedBy   *int64
+	GrantedAt   *time.Time
 }
 
 // FlaskUserAttribute is a row of user_lab_attributes: a direct grant.
@@ -69,23 +89,25 @@ type FlaskUserAttribute struct {
 	UserID      int64
 	LabID       int64
 	AttributeID int64
+	GrantedBy   *int64
+	GrantedAt   *time.Time
 	ExpiresAt   *time.Time
 	IsActive    bool
-	GrantedBy   *int64
 }
 
 // FlaskAuditLog is a row of audit_logs.
 type FlaskAuditLog struct {
-	ID        int64
-	UserID    *int64
-	Action    string
-	Target    string
-	LabID     *int64
+	ID           int64
+	UserID       *int64
+	Action       string
+	ResourceType string
+	ResourceID   *int64
+	// Details is the column's text, usually JSON.
+	Details   string
 	IP        string
 	UserAgent string
+	Success   bool // NULL: true
 	CreatedAt *time.Time
-	// Details is the column's text, usually JSON.
-	Details string
 }
 
 // FlaskSnapshot is the whole old database, read consistently, each table
@@ -98,6 +120,12 @@ type FlaskSnapshot struct {
 	RoleAttributes []FlaskRoleAttribute
 	UserAttributes []FlaskUserAttribute
 	AuditLogs      []FlaskAuditLog
+	// PendingResetLinks and PendingVerificationLinks count the unused,
+	// unexpired password reset and email verification tokens: links that
+	// die with the old service (they are stored in clear there, so they
+	// are never carried over).
+	PendingResetLinks        int
+	PendingVerificationLinks int
 }
 
 // FlaskSource reads the old Flask service's database without changing it.

@@ -2,7 +2,9 @@ package crypto
 
 import (
 	"crypto/subtle"
+	"encoding/base32"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/pquerna/otp"
@@ -74,6 +76,13 @@ func (*TOTP) Validate(secret, code string, now time.Time) (int64, bool) {
 		}
 	}
 	return step, matched
+}
+
+// ValidSecret implements ports.TOTP: base32 without padding (as pyotp and
+// this adapter write it, any case), of at least 80 bits.
+func (*TOTP) ValidSecret(secret string) bool {
+	b, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.ToUpper(strings.TrimRight(secret, "=")))
+	return err == nil && len(b) >= 10
 }
 
 func sixDigits(code string) bool {

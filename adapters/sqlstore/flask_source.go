@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 
@@ -19,11 +20,16 @@ import (
 
 // FlaskSource reads the database of the old Flask service (SQLAlchemy
 // models users, labs, lab_memberships, attributes, role_attributes,
-// user_lab_attributes, audit_logs) on SQLite or Postgres, read-only.
+// user_lab_attributes, audit_logs, and the token tables it only counts) on
+// SQLite, Postgres or MySQL/MariaDB, read-only.
 type FlaskSource struct {
 	db      *sql.DB
 	dialect Dialect
 }
+
+// mysqlSource is the dialect of a MySQL or MariaDB source; UMS itself
+// never stores in MySQL.
+const mysqlSource Dialect = "mysql"
 
 var _ ports.FlaskSource = (*FlaskSource)(nil)
 
@@ -36,15 +42,27 @@ func OpenFlaskSource(ctx context.Context, dsn string) (*FlaskSource, error) {
 			dsn = base + "://" + rest
 		}
 	}
+	var (
+		d   Dialect
+		err error
+		db  *sql.DB
+	)
 	if strings.HasPrefix(dsn, "mysql:") || strings.HasPrefix(dsn, "mariadb:") {
-		return nil, errors.New("MySQL sources are not supported: copy the database to SQLite or Postgres first")
-	}
-	d, err := DialectOf(dsn)
-	if err != nil {
+		d = mysqlSource
+	} else if d, err = DialectOf(dsn); err != nil {
 		return nil, fmt.Errorf("source: %w", err)
 	}
-	var db *sql.DB
 	switch d {
+	case mysqlSource:
+		cfg, err := mysqlConfig(dsn)
+		if err != nil {
+			return nil, err
+		}
+		conn, err := mysql.NewConnector(cfg)
+		if err != nil {
+			return nil, errors.New("source: invalid mysql connection string")
+		}
+		db = sql.OpenDB(conn)
 	case Postgres:
 		cfg, err := pgx.ParseConfig(dsn)
 		if err != nil {
@@ -72,6 +90,34 @@ func OpenFlaskSource(ctx context.Context, dsn string) (*FlaskSource, error) {
 	return &FlaskSource{db: db, dialect: d}, nil
 }
 
+// mysqlConfig turns mysql://user:pass@host:port/db (or SQLAlchemy's
+// mysql+pymysql://…, or mariadb://…) into the driver's configuration.
+// Times are read as UTC, as the old service wrote them; unix_socket and
+// tls (the driver's values: true, skip-verify, preferred) are honoured.
+func mysqlConfig(dsn string) (*mysql.Config, error) {
+	u, err := url.Parse(dsn)
+	if err != nil || u.Host == "" && u.Query().Get("unix_socket") == "" {
+		return nil, errors.New("source: invalid mysql connection string (mysql://user:password@host:3306/database)")
+	}
+	cfg := mysql.NewConfig()
+	cfg.User = u.User.Username()
+	cfg.Passwd, _ = u.User.Password()
+	cfg.DBName = strings.TrimPrefix(u.Path, "/")
+	cfg.ParseTime, cfg.Loc = true, time.UTC
+	cfg.Net, cfg.Addr = "tcp", u.Host
+	if u.Port() == "" && u.Host != "" {
+		cfg.Addr = u.Host + ":3306"
+	}
+	if sock := u.Query().Get("unix_socket"); sock != "" {
+		cfg.Net, cfg.Addr = "unix", sock
+	}
+	if tls := u.Query().Get("tls"); tls != "" {
+		cfg.TLSConfig = tls
+	}
+	cfg.Timeout = 10 * time.Second
+	return cfg, nil
+}
+
 // Close closes the connection.
 func (s *FlaskSource) Close() error { return s.db.Close() }
 
@@ -79,7 +125,9 @@ func (s *FlaskSource) Close() error { return s.db.Close() }
 // the tables agree with each other even while the old service still runs.
 func (s *FlaskSource) Snapshot(ctx context.Context) (ports.FlaskSnapshot, error) {
 	opts := &sql.TxOptions{}
-	if s.dialect == Postgres {
+	if s.dialect != SQLite {
+		// One snapshot for every table: Postgres and InnoDB give a
+		// repeatable-read transaction a consistent view.
 		opts = &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead}
 	}
 	tx, err := s.db.BeginTx(ctx, opts)
@@ -90,7 +138,7 @@ func (s *FlaskSource) Snapshot(ctx context.Context) (ports.FlaskSnapshot, error)
 	var snap ports.FlaskSnapshot
 	for _, read := range []func(context.Context, *sql.Tx, *ports.FlaskSnapshot) error{
 		readFlaskUsers, readFlaskLabs, readFlaskMemberships, readFlaskAttributes,
-		readFlaskRoleAttributes, readFlaskUserAttributes, readFlaskAuditLogs,
+		readFlaskRoleAttributes, readFlaskUserAttributes, readFlaskAuditLogs, readFlaskPendingLinks,
 	} {
 		if err := read(ctx, tx, &snap); err != nil {
 			return ports.FlaskSnapshot{}, err
@@ -129,57 +177,84 @@ func scanTable(ctx context.Context, tx *sql.Tx, table string, cols []string, fn 
 }
 
 func readFlaskUsers(ctx context.Context, tx *sql.Tx, s *ports.FlaskSnapshot) error {
-	return scanTable(ctx, tx, "users", []string{"id", "email", "username", "first_name", "last_name", "password_hash",
-		"is_active", "is_admin", "email_verified", "failed_login_attempts", "locked_until", "password_changed_at",
-		"must_change_password", "created_at", "updated_at"}, func(v *vals) {
-		s.Users = append(s.Users, ports.FlaskUser{ID: v.int(0), Email: v.str(1), Username: v.str(2),
-			FirstName: v.str(3), LastName: v.str(4), PasswordHash: v.str(5), IsActive: v.bool(6), IsAdmin: v.bool(7),
-			EmailVerified: v.bool(8), FailedLoginAttempts: int(v.int(9)), LockedUntil: v.time(10),
-			PasswordChangedAt: v.time(11), MustChangePassword: v.bool(12), CreatedAt: v.time(13), UpdatedAt: v.time(14)})
+	return scanTable(ctx, tx, "users", []string{"id", "username", "email", "password_hash", "first_name", "last_name",
+		"is_active", "is_admin", "email_verified", "locked_until", "failed_login_attempts", "last_login_at",
+		"password_changed_at", "password_expires_at", "password_history", "require_password_change",
+		"two_factor_enabled", "two_factor_secret", "created_at", "updated_at"}, func(v *vals) {
+		s.Users = append(s.Users, ports.FlaskUser{ID: v.int(0), Username: v.str(1), Email: v.str(2),
+			PasswordHash: v.str(3), FirstName: v.str(4), LastName: v.str(5), IsActive: v.boolOr(6, true),
+			IsAdmin: v.boolOr(7, false), EmailVerified: v.boolOr(8, false), LockedUntil: v.time(9),
+			FailedLoginAttempts: int(v.int(10)), LastLoginAt: v.time(11), PasswordChangedAt: v.time(12),
+			PasswordExpiresAt: v.time(13), PasswordHistory: v.str(14), RequirePasswordChange: v.boolOr(15, false),
+			TwoFactorEnabled: v.boolOr(16, false), TwoFactorSecret: v.str(17), CreatedAt: v.time(18), UpdatedAt: v.time(19)})
 	})
 }
 
 func readFlaskLabs(ctx context.Context, tx *sql.Tx, s *ports.FlaskSnapshot) error {
-	return scanTable(ctx, tx, "labs", []string{"id", "name", "code", "description", "is_active", "created_at"}, func(v *vals) {
-		s.Labs = append(s.Labs, ports.FlaskLab{ID: v.int(0), Name: v.str(1), Code: v.str(2), Description: v.str(3),
-			IsActive: v.bool(4), CreatedAt: v.time(5)})
-	})
+	return scanTable(ctx, tx, "labs", []string{"id", "name", "code", "description", "is_active", "created_at", "updated_at"},
+		func(v *vals) {
+			s.Labs = append(s.Labs, ports.FlaskLab{ID: v.int(0), Name: v.str(1), Code: v.str(2), Description: v.str(3),
+				IsActive: v.boolOr(4, true), CreatedAt: v.time(5), UpdatedAt: v.time(6)})
+		})
 }
 
 func readFlaskMemberships(ctx context.Context, tx *sql.Tx, s *ports.FlaskSnapshot) error {
-	return scanTable(ctx, tx, "lab_memberships", []string{"id", "user_id", "lab_id", "role"}, func(v *vals) {
-		s.Memberships = append(s.Memberships, ports.FlaskMembership{ID: v.int(0), UserID: v.int(1), LabID: v.int(2), Role: v.str(3)})
-	})
+	return scanTable(ctx, tx, "lab_memberships", []string{"id", "user_id", "lab_id", "role", "is_active", "joined_at"},
+		func(v *vals) {
+			s.Memberships = append(s.Memberships, ports.FlaskMembership{ID: v.int(0), UserID: v.int(1), LabID: v.int(2),
+				Role: v.str(3), IsActive: v.boolOr(4, true), JoinedAt: v.time(5)})
+		})
 }
 
 func readFlaskAttributes(ctx context.Context, tx *sql.Tx, s *ports.FlaskSnapshot) error {
-	return scanTable(ctx, tx, "attributes", []string{"id", "name", "description", "category", "is_active"}, func(v *vals) {
-		s.Attributes = append(s.Attributes, ports.FlaskAttribute{ID: v.int(0), Name: v.str(1), Description: v.str(2),
-			Category: v.str(3), IsActive: v.bool(4)})
-	})
+	return scanTable(ctx, tx, "attributes", []string{"id", "name", "description", "category", "is_active", "created_at"},
+		func(v *vals) {
+			s.Attributes = append(s.Attributes, ports.FlaskAttribute{ID: v.int(0), Name: v.str(1), Description: v.str(2),
+				Category: v.str(3), IsActive: v.boolOr(4, true), CreatedAt: v.time(5)})
+		})
 }
 
 func readFlaskRoleAttributes(ctx context.Context, tx *sql.Tx, s *ports.FlaskSnapshot) error {
-	return scanTable(ctx, tx, "role_attributes", []string{"id", "role", "attribute_id", "lab_id"}, func(v *vals) {
-		s.RoleAttributes = append(s.RoleAttributes, ports.FlaskRoleAttribute{ID: v.int(0), Role: v.str(1),
-			AttributeID: v.int(2), LabID: v.nullInt(3)})
-	})
+	return scanTable(ctx, tx, "role_attributes", []string{"id", "role_name", "attribute_id", "lab_id", "granted_by", "granted_at"},
+		func(v *vals) {
+			s.RoleAttributes = append(s.RoleAttributes, ports.FlaskRoleAttribute{ID: v.int(0), Role: v.str(1),
+				AttributeID: v.int(2), LabID: v.nullInt(3), GrantedBy: v.nullInt(4), GrantedAt: v.time(5)})
+		})
 }
 
 func readFlaskUserAttributes(ctx context.Context, tx *sql.Tx, s *ports.FlaskSnapshot) error {
-	return scanTable(ctx, tx, "user_lab_attributes", []string{"id", "user_id", "lab_id", "attribute_id", "expires_at",
-		"is_active", "granted_by"}, func(v *vals) {
+	return scanTable(ctx, tx, "user_lab_attributes", []string{"id", "user_id", "lab_id", "attribute_id", "granted_by",
+		"granted_at", "expires_at", "is_active"}, func(v *vals) {
 		s.UserAttributes = append(s.UserAttributes, ports.FlaskUserAttribute{ID: v.int(0), UserID: v.int(1), LabID: v.int(2),
-			AttributeID: v.int(3), ExpiresAt: v.time(4), IsActive: v.bool(5), GrantedBy: v.nullInt(6)})
+			AttributeID: v.int(3), GrantedBy: v.nullInt(4), GrantedAt: v.time(5), ExpiresAt: v.time(6), IsActive: v.boolOr(7, true)})
 	})
 }
 
 func readFlaskAuditLogs(ctx context.Context, tx *sql.Tx, s *ports.FlaskSnapshot) error {
-	return scanTable(ctx, tx, "audit_logs", []string{"id", "user_id", "action", "target", "lab_id", "ip", "user_agent",
-		"created_at", "details"}, func(v *vals) {
+	return scanTable(ctx, tx, "audit_logs", []string{"id", "user_id", "action", "resource_type", "resource_id", "details",
+		"ip_address", "user_agent", "success", "created_at"}, func(v *vals) {
 		s.AuditLogs = append(s.AuditLogs, ports.FlaskAuditLog{ID: v.int(0), UserID: v.nullInt(1), Action: v.str(2),
-			Target: v.str(3), LabID: v.nullInt(4), IP: v.str(5), UserAgent: v.str(6), CreatedAt: v.time(7), Details: v.str(8)})
+			ResourceType: v.str(3), ResourceID: v.nullInt(4), Details: v.str(5), IP: v.str(6), UserAgent: v.str(7),
+			Success: v.boolOr(8, true), CreatedAt: v.time(9)})
 	})
+}
+
+// readFlaskPendingLinks counts the reset and verification links still
+// usable in the old service: they are not carried over.
+func readFlaskPendingLinks(ctx context.Context, tx *sql.Tx, s *ports.FlaskSnapshot) error {
+	now := time.Now()
+	for table, n := range map[string]*int{"password_reset_tokens": &s.PendingResetLinks,
+		"email_verification_tokens": &s.PendingVerificationLinks} {
+		err := scanTable(ctx, tx, table, []string{"id", "expires_at", "used"}, func(v *vals) {
+			if exp := v.time(1); !v.boolOr(2, false) && exp != nil && exp.After(now) {
+				*n++
+			}
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // vals converts one row's driver values, whatever types SQLite (which
@@ -242,10 +317,12 @@ func (v *vals) int(i int) int64 {
 	return n
 }
 
-func (v *vals) bool(i int) bool {
+// boolOr reads a boolean; NULL is def, the column's Python-side default in
+// the old models.
+func (v *vals) boolOr(i int, def bool) bool {
 	switch x := v.raw[i].(type) {
 	case nil:
-		return false
+		return def
 	case bool:
 		return x
 	case int64:

@@ -131,6 +131,12 @@ func printReport(w io.Writer, rep application.ImportReport) {
 			fmt.Fprintf(w, "  %s %s: %s\n", s.Kind, s.OldID, s.Reason)
 		}
 	}
+	if len(rep.Notes) > 0 {
+		fmt.Fprintln(w, "notes:")
+		for _, n := range rep.Notes {
+			fmt.Fprintf(w, "  %s\n", n)
+		}
+	}
 	fmt.Fprintf(w, "total imported: %d\n", rep.Total())
 }
 

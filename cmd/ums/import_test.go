@@ -17,55 +17,45 @@ import (
 	_ "modernc.org/sqlite" // loads the fixture into an old-schema SQLite file
 
 	"github.com/ums-project/ums/test/dbtest"
+	"github.com/ums-project/ums/test/flask"
 )
 
 const fixtures = "../../test/flask/testdata/"
-
-// flaskSQLite loads the Werkzeug-made fixture into an old-schema SQLite
-// file and returns its DSN.
-func flaskSQLite(t *testing.T) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "flask.db")
-	db, err := sql.Open("sqlite", "file:"+path)
-	require.NoError(t, err)
-	defer db.Close()
-	b, err := os.ReadFile(fixtures + "flask.sql")
-	require.NoError(t, err)
-	_, err = db.Exec(string(b))
-	require.NoError(t, err)
-	return "sqlite://" + path
-}
 
 // TestImportFlaskCLI imports an old SQLite database into Postgres with the
 // binary: dry run, run, repeated run, and the summary an operator reads.
 func TestImportFlaskCLI(t *testing.T) {
 	env := map[string]string{"DATABASE_URL": dbtest.PostgresURL(t)}
-	src := flaskSQLite(t)
+	src := flask.New(t, "sqlite").DSN
 
 	out, err := ums(t, env, "", "import", "flask", "--from", src, "--dry-run")
 	require.NoError(t, err, out)
 	assert.Contains(t, out, "dry run: nothing was written")
-	assert.Regexp(t, `users\s+6\s+0`, out)
+	assert.Regexp(t, `users\s+12\s+0`, out)
 
 	out, err = ums(t, env, "", "import", "flask", "--from", src)
 	require.NoError(t, err, out)
 	assert.NotContains(t, out, "dry run")
-	for _, want := range []string{"users 6: duplicate email", "users 7: invalid email", "users 8: invalid username",
-		`"Sample:Export" -> "legacy.sample_export"`, `"PROT_01" -> "prot-01"`, "total imported: 38", "grants 4: user 9 is not a member of lab 1"} {
+	for _, want := range []string{"users 9: duplicate email", "users 10: invalid email",
+		`users 8: "José Müller" -> "Jose.Muller"`, `"Sample:Export" -> "legacy.sample_export"`, `"PROT_01" -> "prot-01"`,
+		"memberships 8: inactive membership", "grants 6: user 7 is not a member of lab 1",
+		"notes:", "1 users keep two-factor sign-in", "1 password reset and 1 email verification links"} {
 		assert.Contains(t, out, want)
 	}
 	assert.Regexp(t, `audit_events\s+4\s+0`, out)
-	assert.NotContains(t, out, "alice-old-secret", "no password or hash in the summary")
+	assert.NotContains(t, out, "alice-current-secret", "no password or hash in the summary")
 	assert.NotContains(t, out, "scrypt:32768")
+	assert.NotContains(t, out, "GEZDGNBVGY3TQOJQ", "no TOTP secret in the summary")
 
 	out, err = ums(t, env, "", "import", "flask", "--from", src)
 	require.NoError(t, err, out)
-	assert.Regexp(t, `users\s+0\s+6`, out)
+	assert.Regexp(t, `users\s+0\s+12`, out)
 	assert.Contains(t, out, "total imported: 0")
 
-	out, err = ums(t, env, "", "import", "flask", "--from", "mysql://u@127.0.0.1/flask")
+	out, err = ums(t, env, "", "import", "flask", "--from", "mysql://u:secret-pw@127.0.0.1:1/flask")
 	require.Error(t, err)
-	assert.Contains(t, out, "MySQL sources are not supported")
+	assert.Contains(t, out, "connect to mysql")
+	assert.NotContains(t, out, "secret-pw", "the password of a source is never printed")
 	out, err = ums(t, env, "", "import", "flask", "--from", "sqlite://"+filepath.Join(t.TempDir(), "missing.db"))
 	require.Error(t, err)
 	assert.Contains(t, out, "no such file")
