@@ -10,9 +10,11 @@ import (
 
 // VerifyEmail applies a mailed verification token: it confirms the
 // address, or, for an email change, moves the account to the new one and
-// voids the reset links mailed to the old one.
-func (a *Account) VerifyEmail(ctx context.Context, token string) error {
-	return a.tx.WithinTx(ctx, func(ctx context.Context) error {
+// voids the reset links mailed to the old one. It returns the account as
+// it now is.
+func (a *Account) VerifyEmail(ctx context.Context, token string) (*domain.User, error) {
+	var out *domain.User
+	err := a.tx.WithinTx(ctx, func(ctx context.Context) error {
 		t, u, err := a.redeem(ctx, token, domain.PurposeEmailVerify, domain.PurposeEmailChange)
 		if err != nil {
 			return err
@@ -22,6 +24,7 @@ func (a *Account) VerifyEmail(ctx context.Context, token string) error {
 			return domain.ErrInvalidToken
 		}
 		ch, moved := u.ConfirmEmail(addr, a.clock.Now())
+		out = u
 		if err := a.users.SetEmail(ctx, u.ID(), ch); err != nil {
 			return err
 		}
@@ -36,6 +39,10 @@ func (a *Account) VerifyEmail(ctx context.Context, token string) error {
 		}
 		return a.record(ctx, u.ID(), action, details)
 	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // ResendVerification mails a new verification link for an unverified

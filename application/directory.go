@@ -2,6 +2,7 @@ package application
 
 import (
 	"context"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -66,6 +67,22 @@ func (d *Directory) List(ctx context.Context, p domain.Principal, f ports.UserFi
 			Message: "must be created_at, username or email, optionally prefixed with -"})
 	}
 	return d.dir.List(ctx, f, page)
+}
+
+// maxNumberedPage bounds a numbered page; the old service had no bound.
+const maxNumberedPage = 1000
+
+// Numbered returns page (from 1) of perPage users in creation order and
+// the total (system admins only), as the old service's clients page.
+func (d *Directory) Numbered(ctx context.Context, p domain.Principal, page, perPage int) ([]domain.User, int, error) {
+	if _, err := d.policy.RequireSystemAdmin(ctx, p); err != nil {
+		return nil, 0, err
+	}
+	page, perPage = max(page, 1), min(max(perPage, 1), maxNumberedPage)
+	if page > (1<<31)/perPage {
+		return nil, 0, domain.Invalid(domain.FieldError{Field: "page", Code: "too_large", Message: "is past any page"})
+	}
+	return d.dir.Numbered(ctx, (page-1)*perPage, perPage)
 }
 
 // CreateUserInput is an administrator's new user.
@@ -162,13 +179,33 @@ func (d *Directory) Update(ctx context.Context, p domain.Principal, id uuid.UUID
 type UserOrg struct {
 	Org  domain.Organization
 	Role domain.Role
+	// Since is when the user joined it.
+	Since time.Time
 }
 
-// Organizations lists the organizations a user belongs to.
+// Organizations lists the organizations a user belongs to (system admins
+// only).
 func (d *Directory) Organizations(ctx context.Context, p domain.Principal, id uuid.UUID) ([]UserOrg, error) {
 	if _, err := d.policy.RequireSystemAdmin(ctx, p); err != nil {
 		return nil, err
 	}
+	return d.memberships(ctx, id)
+}
+
+// Memberships lists the organizations of a user to that user or a system
+// admin.
+func (d *Directory) Memberships(ctx context.Context, p domain.Principal, id uuid.UUID) ([]UserOrg, error) {
+	if id == p.UserID {
+		if _, err := d.policy.Caller(ctx, p); err != nil {
+			return nil, err
+		}
+	} else if _, err := d.policy.RequireSystemAdmin(ctx, p); err != nil {
+		return nil, err
+	}
+	return d.memberships(ctx, id)
+}
+
+func (d *Directory) memberships(ctx context.Context, id uuid.UUID) ([]UserOrg, error) {
 	if _, err := d.users.ByID(ctx, id); err != nil {
 		return nil, err
 	}
@@ -182,7 +219,7 @@ func (d *Directory) Organizations(ctx context.Context, p domain.Principal, id uu
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, UserOrg{Org: o, Role: m.Role})
+		out = append(out, UserOrg{Org: o, Role: m.Role, Since: m.CreatedAt})
 	}
 	return out, nil
 }

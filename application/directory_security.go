@@ -10,21 +10,23 @@ import (
 )
 
 // Unlock lifts every login lock on the user: the throttles' counters and
-// a lock held on the account itself.
-func (d *Directory) Unlock(ctx context.Context, p domain.Principal, id uuid.UUID) error {
+// a lock held on the account itself. It reports whether the account
+// itself was locked (the throttles keep no state it could report).
+func (d *Directory) Unlock(ctx context.Context, p domain.Principal, id uuid.UUID) (bool, error) {
 	c, err := d.policy.RequireSystemAdmin(ctx, p)
 	if err != nil {
-		return err
+		return false, err
 	}
 	u, err := d.users.ByID(ctx, id)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if err := d.creds.ForgetFailures(ctx, u); err != nil {
-		return err
+		return false, err
 	}
-	return d.tx.WithinTx(ctx, func(ctx context.Context) error {
-		now := d.clock.Now()
+	now := d.clock.Now()
+	_, wasLocked := u.Locked(now)
+	err = d.tx.WithinTx(ctx, func(ctx context.Context) error {
 		if u.Unlock(now) {
 			if err := d.users.Unlock(ctx, id, now); err != nil {
 				return err
@@ -32,6 +34,7 @@ func (d *Directory) Unlock(ctx context.Context, p domain.Principal, id uuid.UUID
 		}
 		return recordAudit(ctx, d.audit, d.ids, d.clock, c.ID(), domain.ActionUserUnlocked, "user", id.String(), nil, nil)
 	})
+	return wasLocked, err
 }
 
 // RevokeSessions ends every session of the user.

@@ -149,6 +149,19 @@ func (f *fakeSessions) SpendRefreshToken(_ context.Context, id uuid.UUID, at tim
 	return false, nil
 }
 
+func (f *fakeSessions) ExtendRefreshToken(_ context.Context, id uuid.UUID, exp time.Time) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for h, t := range f.tokens {
+		if t.ID == id && t.UsedAt == nil && t.ExpiresAt.Before(exp) {
+			t.ExpiresAt = exp
+			f.tokens[h] = t
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 // fakeCodec "signs" by naming the session; Verify is not exercised here.
 type fakeCodec struct{}
 

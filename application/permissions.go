@@ -128,6 +128,12 @@ type Check struct {
 type Answer struct {
 	UserID uuid.UUID
 	OrgID  uuid.UUID
+	// UserActive and OrgExists tell an unknown or inactive subject and an
+	// unknown organization from a plain "no"; OrgName and OrgSlug name it.
+	UserActive bool
+	OrgExists  bool
+	OrgName    string
+	OrgSlug    string
 	domain.Decision
 }
 
@@ -174,7 +180,9 @@ func (s *Permissions) Authorize(ctx context.Context, p domain.Principal, userID 
 	now := s.clock.Now()
 	out := make([]Answer, len(checks))
 	for i, c := range checks {
-		out[i] = Answer{UserID: subject, OrgID: c.OrgID, Decision: domain.Decide(facts[c.OrgID], c.Permissions, now)}
+		f := facts[c.OrgID]
+		out[i] = Answer{UserID: subject, OrgID: c.OrgID, UserActive: f.UserActive, OrgExists: f.OrgExists,
+			OrgName: f.OrgName, OrgSlug: f.OrgSlug, Decision: domain.Decide(f, c.Permissions, now)}
 	}
 	return out, nil
 }

@@ -122,18 +122,7 @@ func (s *Sessions) reused(ctx context.Context, rt domain.RefreshToken, sess doma
 }
 
 func (s *Sessions) pair(ctx context.Context, user *domain.User, sess domain.Session, raw string, rt domain.RefreshToken, now time.Time) (TokenPair, error) {
-	key, err := s.keys.Signing(ctx)
-	if err != nil {
-		return TokenPair{}, err
-	}
-	exp := now.Add(s.cfg.AccessTTL)
-	if exp.After(sess.ExpiresAt) {
-		exp = sess.ExpiresAt
-	}
-	access, err := s.codec.Sign(domain.AccessClaims{
-		Subject: user.ID(), SessionID: sess.ID, TokenID: s.ids.NewID().String(), IssuedAt: now, ExpiresAt: exp,
-		PasswordChangeRequired: user.PasswordChangeRequired(now),
-	}, key)
+	access, exp, err := s.accessToken(ctx, user, sess, now)
 	if err != nil {
 		return TokenPair{}, err
 	}

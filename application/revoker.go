@@ -74,6 +74,12 @@ func (r *Revoker) Announce(ctx context.Context, ids []uuid.UUID, now time.Time) 
 	return nil
 }
 
+// EndSession revokes one session of the user for reason, audited and
+// announced.
+func (r *Revoker) EndSession(ctx context.Context, userID, sessionID uuid.UUID, reason string) error {
+	return r.endSessions(ctx, userID, []uuid.UUID{sessionID}, reason, domain.ActionSessionRevoked, map[string]any{"reason": reason})
+}
+
 // endSessions revokes the given sessions of one user, audits each in the
 // same transaction and announces them. The announcement is made even when
 // they were already revoked, so a retried logout repairs one that was

@@ -38,5 +38,9 @@ func NewApp(c Config, log *zap.Logger, policy MigrationPolicy, extra ...fx.Optio
 
 // ServerApp is NewApp with the HTTP server.
 func ServerApp(c Config, log *zap.Logger, policy MigrationPolicy, extra ...fx.Option) *fx.App {
-	return NewApp(c, log, policy, append([]fx.Option{HTTPModule, MailWorkerModule, AuditRetentionModule, ServerJobsModule, PprofModule}, extra...)...)
+	server := []fx.Option{HTTPModule, MailWorkerModule, AuditRetentionModule, ServerJobsModule, PprofModule}
+	if c.LegacyAPI {
+		server = append(server, LegacyModule)
+	}
+	return NewApp(c, log, policy, append(server, extra...)...)
 }

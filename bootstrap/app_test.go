@@ -17,6 +17,8 @@ func TestAppGraphIsComplete(t *testing.T) {
 		"sqlite":         {"DATABASE_URL": "sqlite://./data/ums.db"},
 		"postgres":       {"DATABASE_URL": "postgres://postgres@127.0.0.1:5432/ums"},
 		"postgres+redis": {"DATABASE_URL": "postgres://postgres@127.0.0.1:5432/ums", "REDIS_URL": "redis://127.0.0.1:6379/0"},
+		"legacy api": {"DATABASE_URL": "postgres://postgres@127.0.0.1:5432/ums", "LEGACY_API": "true",
+			"LEGACY_JWT_SECRET": "an old service's real secret"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			vars["ENV"] = "test"
@@ -28,7 +30,10 @@ func TestAppGraphIsComplete(t *testing.T) {
 					bootstrap.CoreModules(cfg),
 				}
 				if withHTTP {
-					opts = append(opts, bootstrap.HTTPModule)
+					opts = append(opts, bootstrap.HTTPModule, bootstrap.ServerJobsModule)
+					if cfg.LegacyAPI {
+						opts = append(opts, bootstrap.LegacyModule)
+					}
 				}
 				require.NoError(t, fx.ValidateApp(opts...))
 			}

@@ -103,6 +103,14 @@ type Config struct {
 	// with "Authorization: Bearer <token>". A secret: never logged.
 	MetricsBearerToken string `env:"METRICS_BEARER_TOKEN"`
 
+	// LegacyAPI serves the old Flask service's API under /api/ beside
+	// /api/v1, for its clients through the cutover.
+	LegacyAPI bool `env:"LEGACY_API" envDefault:"false"`
+	// LegacyJWTSecret is the old service's JWT_SECRET_KEY: with it, the
+	// tokens it issued before the cutover keep working until they
+	// expire. A secret: never logged.
+	LegacyJWTSecret string `env:"LEGACY_JWT_SECRET"`
+
 	RateLimitEnabled  bool   `env:"RATE_LIMIT_ENABLED" envDefault:"true"`
 	RateLimitGlobal   string `env:"RATE_LIMIT_GLOBAL" envDefault:"1200/1m"`
 	RateLimitLogin    string `env:"RATE_LIMIT_LOGIN" envDefault:"30/1m"`
@@ -332,6 +340,15 @@ func (c Config) Validate() error {
 		// The value itself is never quoted: it is a secret.
 		bad("METRICS_BEARER_TOKEN", "must be printable ASCII without spaces: scrapers send it in an Authorization header")
 	}
+	if c.LegacyJWTSecret != "" {
+		switch {
+		case !c.LegacyAPI:
+			bad("LEGACY_JWT_SECRET", "is only used with LEGACY_API=true")
+		case publicLegacySecrets[c.LegacyJWTSecret]:
+			// Anyone can sign with a published key: its tokens prove nothing.
+			bad("LEGACY_JWT_SECRET", "is the old service's public default; tokens signed with it prove nothing, so leave it unset and let those users sign in once more")
+		}
+	}
 	if c.KeyEncryptionKey != "" {
 		if err := checkSecret(c.KeyEncryptionKey); err != nil {
 			bad("KEY_ENCRYPTION_KEY", "%v", err)
@@ -515,4 +532,10 @@ func ParseRateLimit(s string) (ports.RateLimit, error) {
 		return ports.RateLimit{}, fmt.Errorf("%q must look like 30/1m with a duration of at least 1s", s)
 	}
 	return ports.RateLimit{Rate: rate, Period: period, Burst: rate}, nil
+}
+
+// publicLegacySecrets are the defaults the old Flask service fell back to
+// when no secret was set: published in its repository, so nobody's secret.
+var publicLegacySecrets = map[string]bool{
+	"dev-secret-key-change-in-production": true,
 }

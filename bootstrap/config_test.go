@@ -370,6 +370,11 @@ func TestParseConfig_rejects_invalid_settings(t *testing.T) {
 		{"huge_max_password", map[string]string{"PASSWORD_MAX_LENGTH": "4096"}, "PASSWORD_MAX_LENGTH"},
 		{"five_classes", map[string]string{"PASSWORD_REQUIRE_CLASSES": "5"}, "PASSWORD_REQUIRE_CLASSES"},
 		{"negative_max_age", map[string]string{"PASSWORD_MAX_AGE_DAYS": "-1"}, "PASSWORD_MAX_AGE_DAYS"},
+		{"account_threshold_not_above_login", map[string]string{"LOGIN_MAX_FAILURES": "5", "LOGIN_ACCOUNT_MAX_FAILURES": "5"},
+			"LOGIN_ACCOUNT_MAX_FAILURES"},
+		{"old_public_jwt_secret", map[string]string{"LEGACY_API": "true", "LEGACY_JWT_SECRET": "dev-secret-key-change-in-production"},
+			"LEGACY_JWT_SECRET"},
+		{"old_secret_without_the_old_api", map[string]string{"LEGACY_JWT_SECRET": "a real old secret"}, "LEGACY_JWT_SECRET"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ums-project/ums/adapters/crypto"
 	httpadapter "github.com/ums-project/ums/adapters/http"
+	"github.com/ums-project/ums/adapters/legacyapi"
 	"github.com/ums-project/ums/adapters/metrics"
 	"github.com/ums-project/ums/adapters/sqlstore"
 	"github.com/ums-project/ums/adapters/system"
@@ -166,6 +167,7 @@ type httpParams struct {
 	Directory    *application.Directory
 	RateLimiter  ports.RateLimiter
 	Metrics      *metrics.Registry
+	Legacy       *legacyapi.API      `optional:"true"`
 	Checks       []ports.HealthCheck `group:"health"`
 }
 
@@ -195,7 +197,7 @@ func newHTTPServer(p httpParams) (*httpadapter.Server, error) {
 	}, httpadapter.Services{Registration: p.Registration, Keys: p.Keys,
 		Login: p.Login, Sessions: p.Sessions, MFA: p.MFA, Profiles: p.Profiles, Account: p.Account,
 		Orgs: p.Orgs, Permissions: p.Permissions, Directory: p.Directory, HealthChecks: p.Checks,
-		RateLimiter: p.RateLimiter, Metrics: observability(c, p.Metrics)}, p.Log)
+		RateLimiter: p.RateLimiter, Metrics: observability(c, p.Metrics), Legacy: mounted(p.Legacy)}, p.Log)
 	if err != nil {
 		return nil, err
 	}
@@ -209,4 +211,13 @@ func newRegistration(users ports.UserRepository, tx ports.TxManager, hasher port
 	clock ports.Clock, ids ports.IDGenerator, cfg application.PasswordConfig, mailbox *application.Mailbox,
 ) *application.Registration {
 	return application.NewRegistration(users, tx, hasher, audit, clock, ids, cfg, mailbox)
+}
+
+// mounted hands the legacy API to the server as an interface only when it
+// is on: a nil *API in a non-nil interface would look mounted.
+func mounted(api *legacyapi.API) httpadapter.Mounted {
+	if api == nil {
+		return nil
+	}
+	return api
 }

@@ -36,6 +36,9 @@ type AuditEvent struct {
 	IP         string
 	UserAgent  string
 	RequestID  string
+	// Via names the API the request came through when it was not the
+	// main one ("legacy_api"); stores keep it with the details.
+	Via string
 	// Details carries action-specific facts. It must never hold a secret.
 	Details map[string]any
 }
@@ -45,6 +48,8 @@ type RequestInfo struct {
 	IP        string
 	UserAgent string
 	RequestID string
+	// Via names a driving adapter other than the main API.
+	Via string
 }
 
 type requestInfoKey struct{}
@@ -67,6 +72,6 @@ func NewAuditEvent(ctx context.Context, id uuid.UUID, now time.Time, action stri
 	ri := RequestInfoFrom(ctx)
 	return AuditEvent{
 		ID: id, OccurredAt: now, Action: action, Outcome: outcome,
-		IP: ri.IP, UserAgent: ri.UserAgent, RequestID: ri.RequestID,
+		IP: ri.IP, UserAgent: ri.UserAgent, RequestID: ri.RequestID, Via: ri.Via,
 	}
 }

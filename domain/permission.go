@@ -58,6 +58,10 @@ type AccessFacts struct {
 	IsSystemAdmin bool
 	OrgExists     bool
 	OrgActive     bool
+	// OrgName and OrgSlug name the organization, for answers that show
+	// it.
+	OrgName string
+	OrgSlug string
 	// Role is the user's membership role; empty when not a member.
 	Role Role
 	// RoleDefaults are the global permissions of Role.

@@ -36,6 +36,9 @@ const (
 	RevokeRefreshReuse  = "refresh_token_reuse"
 	RevokePasswordReset = "password_changed"
 	RevokeByAdmin       = "revoked_by_admin"
+	// RevokeDuplicate ends a session opened twice for one proof by
+	// concurrent requests: the one that was not kept.
+	RevokeDuplicate = "duplicate"
 )
 
 // RefreshToken is one member of a session's token family, known only by

@@ -39,6 +39,9 @@ type UserDirectory interface {
 	// List returns one page and the next cursor ("" at the end). A cursor
 	// made under another sort is a KindInvalid error on field "cursor".
 	List(ctx context.Context, f UserFilter, p Page) ([]domain.User, string, error)
+	// Numbered returns limit users from offset, in creation order, and
+	// how many there are: the numbered pages of the old service's API.
+	Numbered(ctx context.Context, offset, limit int) ([]domain.User, int, error)
 	// CountActiveAdmins counts active system administrators, locking them
 	// in the transaction in ctx so two concurrent demotions cannot both
 	// pass a last-admin check.

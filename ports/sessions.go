@@ -39,4 +39,9 @@ type SessionRepository interface {
 	// if it was unused. Exactly one of many concurrent callers gets true;
 	// the others get false. This is what makes reuse detection race-free.
 	SpendRefreshToken(ctx context.Context, id uuid.UUID, at time.Time, successor uuid.UUID) (bool, error)
+	// ExtendRefreshToken moves an unspent token's idle limit later to
+	// expiresAt (never earlier) and reports whether it did; it is the
+	// idle clock of a client that refreshes without rotating (the old
+	// service's clients).
+	ExtendRefreshToken(ctx context.Context, id uuid.UUID, expiresAt time.Time) (bool, error)
 }

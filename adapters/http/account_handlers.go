@@ -126,7 +126,7 @@ func (h *accountHandlers) verifyEmail(c echo.Context) error {
 	if err := bindJSON(c, h.bodyLimit, &req); err != nil {
 		return err
 	}
-	if err := h.account.VerifyEmail(c.Request().Context(), req.Token); err != nil {
+	if _, err := h.account.VerifyEmail(c.Request().Context(), req.Token); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)

@@ -116,7 +116,7 @@ func TestBindJSONRefusesNUL(t *testing.T) {
 
 func TestRefuseControlCharsInQueryAndPath(t *testing.T) {
 	e := echo.New()
-	e.HTTPErrorHandler = errorHandler(zap.NewNop())
+	e.HTTPErrorHandler = errorHandler(zap.NewNop(), nil)
 	e.Use(refuseControlChars())
 	ok := func(c echo.Context) error { return c.NoContent(http.StatusNoContent) }
 	e.GET("/items", ok)

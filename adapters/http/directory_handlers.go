@@ -174,7 +174,7 @@ func (h *directoryHandlers) unlock(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := h.dir.Unlock(c.Request().Context(), principal(c), id); err != nil {
+	if _, err := h.dir.Unlock(c.Request().Context(), principal(c), id); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)

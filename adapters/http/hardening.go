@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	"go.uber.org/zap"
 
+	"github.com/ums-project/ums/domain"
 	"github.com/ums-project/ums/ports"
 )
 
@@ -137,7 +138,7 @@ func (l *limiter) middleware(scope string) echo.MiddlewareFunc {
 				if l.rejected != nil {
 					l.rejected(scope)
 				}
-				return &rateLimitedError{retryAfter: max(1, seconds(d.RetryAfter))}
+				return rateLimited(time.Duration(max(1, seconds(d.RetryAfter))) * time.Second)
 			}
 			return next(c)
 		}
@@ -148,10 +149,12 @@ func seconds(d time.Duration) int {
 	return int((d + time.Second - 1) / time.Second)
 }
 
-// rateLimitedError is a 429 with Retry-After.
-type rateLimitedError struct{ retryAfter int }
-
-func (e *rateLimitedError) Error() string { return "rate limited" }
+// rateLimited is a per-IP limit's refusal, as a domain error so that every
+// renderer of errors (this API's and a mounted legacy one's) knows it.
+func rateLimited(retry time.Duration) error {
+	return &domain.Error{Kind: domain.KindRateLimited, Code: "rate_limited",
+		Message: "too many requests from this address; slow down", RetryAfter: retry}
+}
 
 // redirectToHTTPS answers every plain-HTTP request with a permanent
 // redirect to the same path on the public HTTPS URL; the host comes from

@@ -54,7 +54,7 @@ func metricsHandler(h http.Handler, token string) echo.HandlerFunc {
 func metricsServer(h http.Handler, token string, log *zap.Logger) http.Handler {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	e.HTTPErrorHandler = errorHandler(log)
+	e.HTTPErrorHandler = errorHandler(log, nil)
 	e.Use(withRequestID())
 	e.GET("/metrics", metricsHandler(h, token))
 	return e

@@ -63,7 +63,7 @@ func badRequest(code, detail string) error {
 
 // errorHandler renders every error as a problem. It is the only code that
 // writes error bodies.
-func errorHandler(log *zap.Logger) echo.HTTPErrorHandler {
+func errorHandler(log *zap.Logger, legacy Mounted) echo.HTTPErrorHandler {
 	return func(err error, c echo.Context) {
 		if c.Response().Committed {
 			return
@@ -72,6 +72,10 @@ func errorHandler(log *zap.Logger) echo.HTTPErrorHandler {
 			// The client went away; nobody reads an answer and nothing
 			// failed on our side, so it is not logged as an error.
 			c.Response().WriteHeader(statusClientClosed)
+			return
+		}
+		if legacy != nil && legacy.Owns(c.Request().URL.Path) {
+			legacy.WriteError(c, err)
 			return
 		}
 		p, retryAfter := toProblem(err)
@@ -124,11 +128,6 @@ func toProblem(err error) (Problem, int) {
 			retry = max(1, int(de.RetryAfter.Seconds()+0.999))
 		}
 		return p, retry
-	}
-	var rl *rateLimitedError
-	if errors.As(err, &rl) {
-		return Problem{Status: http.StatusTooManyRequests, Code: "rate_limited",
-			Detail: "too many requests from this address; slow down"}, rl.retryAfter
 	}
 	var re *requestError
 	if errors.As(err, &re) {

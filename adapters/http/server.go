@@ -76,6 +76,22 @@ type Services struct {
 	HealthChecks []ports.HealthCheck
 	RateLimiter  ports.RateLimiter
 	Metrics      Observability
+	// Legacy, when set, is another API served on the same server (the
+	// old service's, under /api/ beside /api/v1).
+	Legacy Mounted
+}
+
+// Mounted is another API served beside /api/v1 on the same server, behind
+// the same hardening (request ids, access log, metrics, limits, headers),
+// that answers in its own shapes, errors included.
+type Mounted interface {
+	// Register adds its routes to e.
+	Register(e *echo.Echo)
+	// Owns reports whether a request path is in its namespace, so errors
+	// met there (a rate limit, a 404) are written its way.
+	Owns(path string) bool
+	// WriteError writes err as its clients expect it.
+	WriteError(c echo.Context, err error)
 }
 
 // Server is the API's HTTP server.
@@ -102,7 +118,7 @@ type sideServer struct {
 func NewServer(cfg Config, svc Services, log *zap.Logger) (*Server, error) {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	e.HTTPErrorHandler = errorHandler(log)
+	e.HTTPErrorHandler = errorHandler(log, svc.Legacy)
 	e.IPExtractor = ipExtractor(cfg.TrustedProxies)
 	mw := []echo.MiddlewareFunc{withRequestID(), accessLog(log)}
 	if svc.Metrics.Middleware != nil {
@@ -195,6 +211,10 @@ func NewServer(cfg Config, svc Services, log *zap.Logger) (*Server, error) {
 	api.GET("/me/permissions", perms.myPermissions, bearer)
 	api.GET("/me/export", dir.export, bearer)
 	api.DELETE("/me", dir.eraseMe, pending)
+
+	if svc.Legacy != nil {
+		svc.Legacy.Register(e)
+	}
 
 	me := &meHandlers{profiles: svc.Profiles, bodyLimit: cfg.BodyLimit}
 	api.GET("/me", me.get, pending)

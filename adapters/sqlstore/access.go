@@ -32,6 +32,8 @@ type accessUserRow struct {
 
 type accessOrgRow struct {
 	ID       uuid.UUID `bun:"id,type:uuid"`
+	Name     string    `bun:"name"`
+	Slug     string    `bun:"slug"`
 	IsActive bool      `bun:"is_active"`
 	Role     *string   `bun:"role"`
 }
@@ -75,7 +77,7 @@ func (a *AccessQuery) Facts(ctx context.Context, userID uuid.UUID, orgIDs []uuid
 	var orgs []accessOrgRow
 	err = db.NewSelect().TableExpr("organizations AS o").
 		Join("LEFT JOIN memberships AS m ON m.org_id = o.id AND m.user_id = ?", userID).
-		ColumnExpr("o.id, o.is_active, m.role").
+		ColumnExpr("o.id, o.name, o.slug, o.is_active, m.role").
 		Where("o.id IN (?)", bun.List(asked)).Scan(ctx, &orgs)
 	if err != nil {
 		return nil, dbError("select organizations access", err)
@@ -87,7 +89,7 @@ func (a *AccessQuery) Facts(ctx context.Context, userID uuid.UUID, orgIDs []uuid
 	roles := map[string]bool{}
 	for _, o := range orgs {
 		f := facts[o.ID]
-		f.OrgExists, f.OrgActive = true, o.IsActive
+		f.OrgExists, f.OrgActive, f.OrgName, f.OrgSlug = true, o.IsActive, o.Name, o.Slug
 		existing = append(existing, o.ID)
 		if o.Role != nil {
 			f.Role = domain.Role(*o.Role)

@@ -38,9 +38,12 @@ func NewAuditLog(db *DB) *AuditLog { return &AuditLog{db: db} }
 
 // Record implements ports.AuditLog.
 func (a *AuditLog) Record(ctx context.Context, e domain.AuditEvent) error {
-	details := e.Details
-	if details == nil {
-		details = map[string]any{}
+	details := make(map[string]any, len(e.Details)+1)
+	for k, v := range e.Details {
+		details[k] = v
+	}
+	if e.Via != "" {
+		details["via"] = e.Via
 	}
 	row := &auditRow{
 		ID: e.ID, OccurredAt: e.OccurredAt.UTC(), ActorID: e.ActorID, Action: e.Action,

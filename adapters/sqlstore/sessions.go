@@ -233,6 +233,21 @@ func (r *SessionRepository) SpendRefreshToken(ctx context.Context, id uuid.UUID,
 	return n == 1, nil
 }
 
+// ExtendRefreshToken implements ports.SessionRepository.
+func (r *SessionRepository) ExtendRefreshToken(ctx context.Context, id uuid.UUID, expiresAt time.Time) (bool, error) {
+	res, err := conn(ctx, r.db).NewUpdate().Model((*refreshTokenRow)(nil)).
+		Set("expires_at = ?", expiresAt.UTC()).
+		Where("id = ?", id).Where("used_at IS NULL").Where("expires_at < ?", expiresAt.UTC()).Exec(ctx)
+	if err != nil {
+		return false, dbError("extend refresh token", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, dbError("extend refresh token", err)
+	}
+	return n == 1, nil
+}
+
 func sessionWriteError(what string, err error) error {
 	if _, ok := uniqueViolation(err); ok {
 		return domain.ErrConflict

@@ -196,6 +196,26 @@ func (d *UserDirectory) List(ctx context.Context, f ports.UserFilter, p ports.Pa
 	return out, next, nil
 }
 
+// Numbered implements ports.UserDirectory: one page by offset, in
+// creation order, with the total.
+func (d *UserDirectory) Numbered(ctx context.Context, offset, limit int) ([]domain.User, int, error) {
+	var rows []userRow
+	total, err := conn(ctx, d.db).NewSelect().Model(&rows).
+		OrderExpr("?TableAlias.created_at ASC, ?TableAlias.id ASC").Offset(int64(offset)).Limit(int64(limit)).ScanAndCount(ctx)
+	if err != nil {
+		return nil, 0, dbError("list users by page", err)
+	}
+	out := make([]domain.User, len(rows))
+	for i := range rows {
+		u, err := rows[i].toDomain()
+		if err != nil {
+			return nil, 0, err
+		}
+		out[i] = *u
+	}
+	return out, int(total), nil
+}
+
 // CountActiveAdmins implements ports.UserDirectory. On Postgres the admins'
 // rows are locked (an aggregate cannot be FOR UPDATE, hence the subquery);
 // SQLite transactions here take the write lock when they begin, which

@@ -737,7 +737,7 @@ func runAccessQuery(t *testing.T, newStore func(t *testing.T) OrgStore) {
 		facts, err = s.Access.Facts(ctx, u.ID(), []uuid.UUID{o.ID, ghost, o.ID})
 		require.NoError(t, err)
 		require.Len(t, facts, 2, "asked ids are deduplicated")
-		assert.Equal(t, domain.AccessFacts{UserActive: true, OrgExists: true, OrgActive: true}, facts[o.ID])
+		assert.Equal(t, domain.AccessFacts{UserActive: true, OrgExists: true, OrgActive: true, OrgName: o.Name, OrgSlug: o.Slug}, facts[o.ID])
 		assert.Equal(t, domain.AccessFacts{UserActive: true}, facts[ghost])
 	})
 
@@ -834,7 +834,7 @@ func runAccessQuery(t *testing.T, newStore func(t *testing.T) OrgStore) {
 		assert.Nil(t, domain.EffectivePermissions(c, now), "a grant left to a non-member confers nothing")
 
 		d := facts[orgD.ID]
-		assert.Equal(t, domain.AccessFacts{UserActive: true, OrgExists: true, OrgActive: true}, d)
+		assert.Equal(t, domain.AccessFacts{UserActive: true, OrgExists: true, OrgActive: true, OrgName: orgD.Name, OrgSlug: orgD.Slug}, d)
 		assert.Nil(t, domain.EffectivePermissions(d, now))
 
 		assert.Equal(t, domain.AccessFacts{UserActive: true}, facts[ghost])

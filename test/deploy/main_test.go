@@ -3,7 +3,9 @@
 // Package deploy runs the operations kit for real on this machine: nginx
 // with TLS in front of ums, the systemd units through systemd-analyze, the
 // container's static binary, backup and restore with pg_dump/pg_restore
-// and `ums backup`, and the Django example against a running ums.
+// and `ums backup`, the Django example against a running ums, and a client
+// written like the old Flask service's (legacy_client.py) against the old
+// API (LEGACY_API=true) after `ums import flask`.
 //
 // It needs nginx, openssl, the Postgres client tools and Debian's
 // python3-django, python3-jwt, python3-requests and python3-cryptography

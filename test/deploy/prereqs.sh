@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Make sure what `make test-deploy` runs is installed: nginx, openssl, the
 # Postgres client tools, shellcheck and Debian's Python packages for the
-# Django example. As root with apt-get, missing ones are installed from
-# Debian packages; otherwise this lists them and fails.
+# Django example and the old API's client (legacy_client.py: requests).
+# As root with apt-get, missing ones are installed from Debian packages;
+# otherwise this lists them and fails.
 set -euo pipefail
 
 need=()
