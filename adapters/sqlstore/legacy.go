@@ -21,9 +21,12 @@ var _ ports.LegacyIDs = (*LegacyIDs)(nil)
 func NewLegacyIDs(db *DB) *LegacyIDs { return &LegacyIDs{db: db} }
 
 // OldID implements ports.LegacyIDs. A row made after the cutover gets the
-// next integer in a transaction of its own: the unique keys on (kind,
-// old_id) and (kind, new_id) make two concurrent allocations for one row,
-// or of one integer, fail, and the loser reads the winner's.
+// next integer in a transaction of its own. On Postgres allocations of one
+// kind queue on an advisory lock held until commit (retrying on a taken
+// integer starves a caller when many allocate at once; SQLite's single
+// writer already queues them); the unique key on (kind, new_id) makes two
+// concurrent allocations for one row fail, and the loser reads the
+// winner's.
 func (l *LegacyIDs) OldID(ctx context.Context, kind string, newID uuid.UUID) (int64, error) {
 	for attempt := 0; attempt < 8; attempt++ {
 		if id, ok, err := l.oldID(ctx, kind, newID); err != nil || ok {
@@ -31,6 +34,11 @@ func (l *LegacyIDs) OldID(ctx context.Context, kind string, newID uuid.UUID) (in
 		}
 		var allocated int64
 		err := l.db.RunInTx(ctx, &sql.TxOptions{}, func(ctx context.Context, tx bun.Tx) error {
+			if l.db.Dialect == Postgres {
+				if _, err := tx.NewRaw("SELECT pg_advisory_xact_lock(hashtext(?))", "legacy_ids:"+kind).Exec(ctx); err != nil {
+					return err
+				}
+			}
 			if err := tx.NewSelect().TableExpr("legacy_ids").ColumnExpr("COALESCE(MAX(old_id), 0) + 1").
 				Where("kind = ?", kind).Scan(ctx, &allocated); err != nil {
 				return err

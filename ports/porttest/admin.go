@@ -428,6 +428,48 @@ func RunUserDirectory(t *testing.T, newStore func(t *testing.T) UserDirectorySto
 		require.NoError(t, err)
 		assert.Equal(t, 1, n)
 	})
+
+	t.Run("numbered_pages_follow_creation_order_with_the_total", func(t *testing.T) {
+		s := newStore(t)
+		got, total, err := s.Directory.Numbered(ctx, 0, 10)
+		require.NoError(t, err)
+		assert.Empty(t, got)
+		assert.Zero(t, total, "an empty store")
+
+		users := seed(t, s) // created in ties of five, broken by id
+		want := dirSorted(users, ports.SortCreatedAsc)
+		for _, c := range []struct{ offset, limit, from, to int }{
+			{0, 10, 0, 10}, {10, 10, 10, 20}, {20, 10, 20, 25}, {3, 4, 3, 7},
+			{4, 2, 4, 6}, {0, 25, 0, 25}, {0, 100, 0, 25}, {24, 1, 24, 25},
+			{25, 10, 25, 25}, {1000, 10, 25, 25},
+		} {
+			got, total, err := s.Directory.Numbered(ctx, c.offset, c.limit)
+			require.NoError(t, err, "offset %d limit %d", c.offset, c.limit)
+			assert.Equal(t, 25, total, "offset %d limit %d", c.offset, c.limit)
+			if c.from == c.to {
+				assert.Empty(t, got, "offset %d is past the end", c.offset)
+				continue
+			}
+			assert.Equal(t, want[c.from:c.to], dirIDs(got), "offset %d limit %d", c.offset, c.limit)
+		}
+
+		var walked []uuid.UUID
+		for offset := 0; offset < 25; offset += 7 {
+			got, _, err := s.Directory.Numbered(ctx, offset, 7)
+			require.NoError(t, err)
+			walked = append(walked, dirIDs(got)...)
+		}
+		assert.Equal(t, want, walked, "pages neither skip nor repeat a user")
+
+		got, _, err = s.Directory.Numbered(ctx, 0, 1)
+		require.NoError(t, err)
+		require.Len(t, got, 1)
+		for _, u := range users {
+			if u.ID() == got[0].ID() {
+				assert.Equal(t, *u, got[0], "rows come back whole")
+			}
+		}
+	})
 }
 
 // RunAuditQuery runs the contract of ports.AuditQuery against the store

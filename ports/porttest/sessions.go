@@ -358,6 +358,43 @@ func RunSessionRepository(t *testing.T, newStore func(t *testing.T) SessionStore
 		_, err := s.Sessions.RefreshTokenByHash(ctx, tok.Hash)
 		assert.ErrorIs(t, err, domain.ErrInvalidToken)
 	})
+
+	t.Run("extend_moves_an_unspent_token_later_only", func(t *testing.T) {
+		s, userID := setup(t)
+		sess, tok := create(t, s, userID, base)
+		expiresAt := func(hash []byte) time.Time {
+			t.Helper()
+			got, err := s.Sessions.RefreshTokenByHash(ctx, hash)
+			require.NoError(t, err)
+			return got.ExpiresAt
+		}
+
+		later := tok.ExpiresAt.Add(time.Hour)
+		ok, err := s.Sessions.ExtendRefreshToken(ctx, tok.ID, later)
+		require.NoError(t, err)
+		assert.True(t, ok)
+		assert.True(t, expiresAt(tok.Hash).Equal(later), "got %v", expiresAt(tok.Hash))
+
+		for name, at := range map[string]time.Time{"earlier": later.Add(-time.Minute), "same": later} {
+			ok, err = s.Sessions.ExtendRefreshToken(ctx, tok.ID, at)
+			require.NoError(t, err)
+			assert.False(t, ok, name)
+			assert.True(t, expiresAt(tok.Hash).Equal(later), "%s: unchanged, got %v", name, expiresAt(tok.Hash))
+		}
+
+		ok, err = s.Sessions.ExtendRefreshToken(ctx, uuid.New(), later.Add(time.Hour))
+		require.NoError(t, err)
+		assert.False(t, ok, "unknown token")
+
+		next := newRefreshToken(sess.ID, base.Add(time.Minute), sess.ExpiresAt)
+		spent, err := s.Sessions.SpendRefreshToken(ctx, tok.ID, base.Add(time.Minute), next.ID)
+		require.NoError(t, err)
+		require.True(t, spent)
+		ok, err = s.Sessions.ExtendRefreshToken(ctx, tok.ID, later.Add(time.Hour))
+		require.NoError(t, err)
+		assert.False(t, ok, "a spent token is not extended")
+		assert.True(t, expiresAt(tok.Hash).Equal(later), "got %v", expiresAt(tok.Hash))
+	})
 }
 
 // newSession returns an unstored session of userID created at created and
