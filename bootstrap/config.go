@@ -43,9 +43,12 @@ type Config struct {
 	HTTPIdleTimeout       time.Duration `env:"HTTP_IDLE_TIMEOUT" envDefault:"120s"`
 	ShutdownTimeout       time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"20s"`
 
-	DatabaseURL       string        `env:"DATABASE_URL" envDefault:"sqlite://./data/ums.db"`
-	DBMaxOpenConns    int           `env:"DB_MAX_OPEN_CONNS" envDefault:"20"`
-	DBMaxIdleConns    int           `env:"DB_MAX_IDLE_CONNS" envDefault:"10"`
+	DatabaseURL    string `env:"DATABASE_URL" envDefault:"sqlite://./data/ums.db"`
+	DBMaxOpenConns int    `env:"DB_MAX_OPEN_CONNS" envDefault:"20"`
+	// DBMaxIdleConns 0 keeps every open connection: below the open limit,
+	// a burst closes connections it then has to reopen (a Postgres backend
+	// forks per connection), which was the tail of GET /me under load.
+	DBMaxIdleConns    int           `env:"DB_MAX_IDLE_CONNS" envDefault:"0"`
 	DBConnMaxLifetime time.Duration `env:"DB_CONN_MAX_LIFETIME" envDefault:"30m"`
 	DBConnMaxIdleTime time.Duration `env:"DB_CONN_MAX_IDLE_TIME" envDefault:"5m"`
 	DBPingOnStart     bool          `env:"DB_PING_ON_START" envDefault:"true"`
@@ -132,6 +135,12 @@ type Config struct {
 	HashQueueSize     int           `env:"HASH_QUEUE_SIZE" envDefault:"64"`
 	HashQueueTimeout  time.Duration `env:"HASH_QUEUE_TIMEOUT" envDefault:"2s"`
 
+	// AuthzCacheSize bounds the (user, organization) access facts kept in
+	// memory for /authorize; 0 turns the cache off. AuthzCacheTTL bounds
+	// an entry's life (stamps already invalidate it on every change).
+	AuthzCacheSize int           `env:"AUTHZ_CACHE_SIZE" envDefault:"100000"`
+	AuthzCacheTTL  time.Duration `env:"AUTHZ_CACHE_TTL" envDefault:"1m"`
+
 	PasswordMinLength      int `env:"PASSWORD_MIN_LENGTH" envDefault:"12"`
 	PasswordMaxLength      int `env:"PASSWORD_MAX_LENGTH" envDefault:"256"`
 	PasswordRequireClasses int `env:"PASSWORD_REQUIRE_CLASSES" envDefault:"0"`
@@ -204,7 +213,7 @@ func (c Config) Validate() error {
 	for name, d := range map[string]time.Duration{
 		"HTTP_READ_HEADER_TIMEOUT": c.HTTPReadHeaderTimeout, "HTTP_READ_TIMEOUT": c.HTTPReadTimeout,
 		"HTTP_WRITE_TIMEOUT": c.HTTPWriteTimeout, "HTTP_IDLE_TIMEOUT": c.HTTPIdleTimeout,
-		"SHUTDOWN_TIMEOUT": c.ShutdownTimeout, "HASH_QUEUE_TIMEOUT": c.HashQueueTimeout,
+		"SHUTDOWN_TIMEOUT": c.ShutdownTimeout, "HASH_QUEUE_TIMEOUT": c.HashQueueTimeout, "AUTHZ_CACHE_TTL": c.AuthzCacheTTL,
 	} {
 		if d <= 0 {
 			bad(name, "must be a positive duration such as 15s")
@@ -305,6 +314,9 @@ func (c Config) Validate() error {
 	}
 	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {
 		bad("REDIS_URL", "must start with redis:// or rediss://")
+	}
+	if c.AuthzCacheSize < 0 {
+		bad("AUTHZ_CACHE_SIZE", "must be 0 (off) or more")
 	}
 	if c.DBMaxOpenConns < 1 {
 		bad("DB_MAX_OPEN_CONNS", "must be at least 1")

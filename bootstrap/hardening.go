@@ -28,7 +28,7 @@ var ObservabilityModule = fx.Module("observability",
 	),
 )
 
-func newMetrics(c Config, hasher *crypto.Hasher, db *sqlstore.DB) (*metrics.Registry, error) {
+func newMetrics(c Config, hasher *crypto.Hasher, db *sqlstore.DB, access *memory.AccessCache) (*metrics.Registry, error) {
 	reg := metrics.New(Version)
 	err := reg.RegisterHashPool(func() metrics.HashPoolStats {
 		s := hasher.Stats()
@@ -40,6 +40,15 @@ func newMetrics(c Config, hasher *crypto.Hasher, db *sqlstore.DB) (*metrics.Regi
 	}
 	if err := reg.RegisterDB(db.DB.DB, string(db.Dialect)); err != nil {
 		return nil, err
+	}
+	if access != nil {
+		err := reg.RegisterAccessCache(func() metrics.AccessCacheStats {
+			s := access.Stats()
+			return metrics.AccessCacheStats{Hits: s.Hits, Misses: s.Misses, Entries: s.Entries}
+		})
+		if err != nil {
+			return nil, err
+		}
 	}
 	return reg, nil
 }

@@ -41,8 +41,12 @@ var SQLStoreModule = fx.Module("sqlstore",
 )
 
 func newDB(lc fx.Lifecycle, c Config, policy MigrationPolicy, log *zap.Logger) (*sqlstore.DB, error) {
+	idle := c.DBMaxIdleConns
+	if idle <= 0 || idle > c.DBMaxOpenConns {
+		idle = c.DBMaxOpenConns
+	}
 	db, err := sqlstore.Open(context.Background(), c.DatabaseURL, sqlstore.PoolConfig{
-		MaxOpenConns: c.DBMaxOpenConns, MaxIdleConns: c.DBMaxIdleConns,
+		MaxOpenConns: c.DBMaxOpenConns, MaxIdleConns: idle,
 		ConnMaxLifetime: c.DBConnMaxLifetime, ConnMaxIdleTime: c.DBConnMaxIdleTime,
 	})
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"go.uber.org/fx"
 	"go.uber.org/zap"
 
+	"github.com/ums-project/ums/adapters/memory"
 	"github.com/ums-project/ums/adapters/sqlstore"
 	"github.com/ums-project/ums/application"
 	"github.com/ums-project/ums/ports"
@@ -19,7 +20,8 @@ var OrgModule = fx.Module("orgs",
 		fx.Annotate(sqlstore.NewOrgRepository, fx.As(new(ports.OrgRepository))),
 		fx.Annotate(sqlstore.NewMembershipRepository, fx.As(new(ports.MembershipRepository))),
 		fx.Annotate(sqlstore.NewPermissionRepository, fx.As(new(ports.PermissionRepository))),
-		fx.Annotate(sqlstore.NewAccessQuery, fx.As(new(ports.AccessQuery))),
+		sqlstore.NewAccessQuery,
+		newAccessQuery,
 		fx.Annotate(sqlstore.NewUserDirectory, fx.As(new(ports.UserDirectory))),
 		fx.Annotate(sqlstore.NewAuditQuery, fx.As(new(ports.AuditQuery))),
 		fx.Annotate(sqlstore.NewPersonalData, fx.As(new(ports.PersonalData))),
@@ -29,6 +31,17 @@ var OrgModule = fx.Module("orgs",
 		newDirectory,
 	),
 )
+
+// newAccessQuery is the store's access query behind the in-memory cache
+// (unless AUTHZ_CACHE_SIZE is 0). Only the authorization reads use it,
+// never a transaction.
+func newAccessQuery(c Config, store *sqlstore.AccessQuery, clock ports.Clock) (ports.AccessQuery, *memory.AccessCache, error) {
+	if c.AuthzCacheSize == 0 {
+		return store, nil, nil
+	}
+	cache, err := memory.NewAccessCache(store, store, c.AuthzCacheSize, c.AuthzCacheTTL, clock.Now)
+	return cache, cache, err
+}
 
 type directoryParams struct {
 	fx.In

@@ -113,3 +113,21 @@ type AccessQuery interface {
 	// organization facts with OrgExists false.
 	Facts(ctx context.Context, userID uuid.UUID, orgIDs []uuid.UUID) (map[uuid.UUID]domain.AccessFacts, error)
 }
+
+// AccessStamp tells whether a user's access facts may have changed: it
+// differs from an earlier one exactly when something the facts depend on
+// was written and committed since.
+type AccessStamp struct {
+	// User counts the writes to the user's memberships, grants and account
+	// flags; Global those to organizations, the permission catalog and
+	// role permissions, which every user's facts depend on.
+	User, Global int64
+}
+
+// AccessStamps reads the stamps the store keeps beside the access facts.
+type AccessStamps interface {
+	// Stamp returns the user's stamp, in one cheap read. It must be read
+	// before the facts it is to vouch for: facts loaded after it are at
+	// least as new.
+	Stamp(ctx context.Context, userID uuid.UUID) (AccessStamp, error)
+}

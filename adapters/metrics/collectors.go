@@ -92,3 +92,33 @@ func (h *hashPoolCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(h.waitSeconds, prometheus.CounterValue, s.WaitSeconds)
 	ch <- prometheus.MustNewConstMetric(h.waits, prometheus.CounterValue, float64(s.Waits))
 }
+
+// AccessCacheStats is a snapshot of the authorization cache's counters.
+type AccessCacheStats struct {
+	Hits, Misses uint64
+	Entries      int
+}
+
+// RegisterAccessCache exports the /authorize facts cache through stats,
+// called once per metric per scrape.
+func (r *Registry) RegisterAccessCache(stats func() AccessCacheStats) error {
+	if stats == nil {
+		return errors.New("metrics: access cache stats function is nil")
+	}
+	for _, c := range []prometheus.Collector{
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "ums_authz_cache_hits_total",
+			Help: "Access facts of a (user, organization) served from memory because their stamps were unchanged."},
+			func() float64 { return float64(stats().Hits) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "ums_authz_cache_misses_total",
+			Help: "Access facts of a (user, organization) loaded from the store: new, changed or aged out."},
+			func() float64 { return float64(stats().Misses) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ums_authz_cache_entries",
+			Help: "(user, organization) access facts held in memory."},
+			func() float64 { return float64(stats().Entries) }),
+	} {
+		if err := r.reg.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}

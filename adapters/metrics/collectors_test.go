@@ -71,3 +71,14 @@ func TestRegisterDBExportsPoolStats(t *testing.T) {
 	assert.Error(t, r.RegisterDB(db, "main"), "the same name twice")
 	assert.Error(t, r.RegisterDB(nil, "other"))
 }
+
+func TestRegisterAccessCacheExportsHitsMissesAndEntries(t *testing.T) {
+	r := metrics.New("test")
+	s := metrics.AccessCacheStats{Hits: 40, Misses: 2, Entries: 2}
+	require.NoError(t, r.RegisterAccessCache(func() metrics.AccessCacheStats { return s }))
+	f := scrape(t, r)
+	assert.Equal(t, 40.0, counterValue(t, f, "ums_authz_cache_hits_total", nil))
+	assert.Equal(t, 2.0, counterValue(t, f, "ums_authz_cache_misses_total", nil))
+	assert.Equal(t, 2.0, gaugeValue(t, f, "ums_authz_cache_entries", nil))
+	require.Error(t, r.RegisterAccessCache(nil))
+}

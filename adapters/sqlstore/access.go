@@ -187,3 +187,36 @@ func accessFactValues(in map[uuid.UUID]*domain.AccessFacts) map[uuid.UUID]domain
 	}
 	return out
 }
+
+var _ ports.AccessStamps = (*AccessQuery)(nil)
+
+// globalStampSubject is the access_stamps row of what every user's facts
+// depend on (see the access_stamps migration).
+var globalStampSubject = uuid.Nil
+
+// accessStamps reads both stamps of a user in one statement; a user never
+// written since the migration has no row and stamp 0.
+var accessStamps = prepare(`SELECT subject, stamp FROM access_stamps WHERE subject IN (?, ?)`)
+
+// Stamp implements ports.AccessStamps.
+func (a *AccessQuery) Stamp(ctx context.Context, userID uuid.UUID) (ports.AccessStamp, error) {
+	rows, err := a.db.query(ctx, accessStamps, userID, globalStampSubject)
+	if err != nil {
+		return ports.AccessStamp{}, dbError("select access stamps", err)
+	}
+	defer rows.Close()
+	var st ports.AccessStamp
+	for rows.Next() {
+		var subject uuid.UUID
+		var stamp int64
+		if err := rows.Scan(&subject, &stamp); err != nil {
+			return ports.AccessStamp{}, dbError("scan access stamps", err)
+		}
+		if subject == globalStampSubject {
+			st.Global = stamp
+		} else {
+			st.User = stamp
+		}
+	}
+	return st, dbError("select access stamps", rows.Err())
+}

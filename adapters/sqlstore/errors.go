@@ -72,7 +72,19 @@ func dbError(op string, err error) error {
 	if databaseDown(err) {
 		return fmt.Errorf("%s: %w: %w", op, ErrDatabaseDown, err)
 	}
+	if transactionConflict(err) {
+		return fmt.Errorf("%s: %w: %w", op, domain.ErrConcurrentChange, err)
+	}
 	return fmt.Errorf("%s: %w", op, err)
+}
+
+// transactionConflict reports a transaction Postgres aborted to let a
+// concurrent one through: a deadlock between row locks (writers bumping
+// the access stamps of the same users in another order, say) or a
+// serialization failure. The request may simply be retried.
+func transactionConflict(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
 }
 
 // dbErrorSanitized is dbError for errors whose message may carry the

@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -79,4 +80,14 @@ func TestDBErrorSanitizedJudgesBeforeSanitizing(t *testing.T) {
 	err = dbErrorSanitized("connect", errors.New("bad postgres://u:pw-secret@db/x"))
 	assert.Equal(t, domain.KindInternal, domain.KindOf(err))
 	assert.NotContains(t, err.Error(), "pw-secret")
+}
+
+// A deadlock or serialization failure is the concurrent-change conflict a
+// client may retry, not an internal error.
+func TestDBErrorOfATransactionConflictIsConcurrentChange(t *testing.T) {
+	for _, code := range []string{"40P01", "40001"} {
+		err := dbError("bump access stamp", &pgconn.PgError{Code: code, Message: "deadlock detected"})
+		assert.ErrorIs(t, err, domain.ErrConcurrentChange, code)
+		assert.Equal(t, domain.KindConflict, domain.KindOf(err), code)
+	}
 }

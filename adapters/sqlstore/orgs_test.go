@@ -12,13 +12,15 @@ func TestOrgStoresContract(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			porttest.RunOrgStores(t, func(t *testing.T) porttest.OrgStore {
 				db := openMigrated(t, url(t))
+				access := sqlstore.NewAccessQuery(db)
 				return porttest.OrgStore{
 					Users:   sqlstore.NewUserRepository(db),
 					Tx:      sqlstore.NewTxManager(db),
 					Orgs:    sqlstore.NewOrgRepository(db),
 					Members: sqlstore.NewMembershipRepository(db),
 					Perms:   sqlstore.NewPermissionRepository(db),
-					Access:  sqlstore.NewAccessQuery(db),
+					Access:  access,
+					Stamps:  access,
 				}
 			})
 		})

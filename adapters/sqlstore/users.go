@@ -110,8 +110,21 @@ func (r *UserRepository) Create(ctx context.Context, u *domain.User) error {
 
 // ByID implements ports.UserRepository.
 func (r *UserRepository) ByID(ctx context.Context, id uuid.UUID) (*domain.User, error) {
-	return r.one(ctx, func(q *bun.SelectQuery) *bun.SelectQuery { return q.Where("id = ?", id) })
+	row := new(userRow)
+	if err := r.db.queryRow(ctx, userByID, []any{row}, id); err != nil {
+		if isNoRows(err) {
+			return nil, domain.ErrUserNotFound
+		}
+		return nil, dbError("select user", err)
+	}
+	return row.toDomain()
 }
+
+// userByID is the read behind every GET /me and refresh.
+var userByID = prepare(`SELECT id, email, username, first_name, last_name, is_active, is_system_admin, email_verified,
+	password_hash, password_changed_at, password_expires_at, must_change_password, failed_login_count, locked_until,
+	mfa_enabled, mfa_secret_encrypted, mfa_last_used_step, last_login_at, last_login_ip, last_login_user_agent,
+	created_at, updated_at FROM users WHERE id = ?`)
 
 // ByLogin implements ports.UserRepository.
 func (r *UserRepository) ByLogin(ctx context.Context, login string) (*domain.User, error) {

@@ -27,16 +27,18 @@ type OrgStore struct {
 	Members ports.MembershipRepository
 	Perms   ports.PermissionRepository
 	Access  ports.AccessQuery
+	Stamps  ports.AccessStamps
 }
 
 // RunOrgStores runs the contracts of ports.OrgRepository,
-// ports.MembershipRepository, ports.PermissionRepository and
-// ports.AccessQuery against the store newStore returns.
+// ports.MembershipRepository, ports.PermissionRepository, ports.AccessQuery
+// and ports.AccessStamps against the store newStore returns.
 func RunOrgStores(t *testing.T, newStore func(t *testing.T) OrgStore) {
 	t.Run("orgs", func(t *testing.T) { runOrgRepository(t, newStore) })
 	t.Run("memberships", func(t *testing.T) { runMembershipRepository(t, newStore) })
 	t.Run("permissions", func(t *testing.T) { runPermissionRepository(t, newStore) })
 	t.Run("access", func(t *testing.T) { runAccessQuery(t, newStore) })
+	t.Run("access_stamps", func(t *testing.T) { runAccessStamps(t, newStore) })
 }
 
 // orgBase is a fixed instant in whole microseconds, the precision every

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ums-project/ums/test/dbtest"
@@ -15,7 +16,8 @@ import (
 
 // TestRevocationReachesEveryInstanceWithinASecond runs two instances on one
 // Postgres database, with and without Redis, revokes a session on one and
-// watches the other refuse its access token.
+// watches the other refuse its access token; and changes access on one
+// while the other has the old answer in its cache.
 func TestRevocationReachesEveryInstanceWithinASecond(t *testing.T) {
 	setups := map[string]func(t *testing.T) map[string]string{
 		"postgres_listen_notify": func(*testing.T) map[string]string { return map[string]string{} },
@@ -64,6 +66,10 @@ func TestRevocationReachesEveryInstanceWithinASecond(t *testing.T) {
 				})
 			}
 
+			t.Run("access_changes_hold_on_the_other_instance_at_the_very_next_call", func(t *testing.T) {
+				testAccessChangesAcrossInstances(t, a, b)
+			})
+
 			t.Run("an_instance_started_later_knows_earlier_revocations", func(t *testing.T) {
 				tk := login(t, a, "cluster", testPass)
 				require.Equal(t, http.StatusNoContent, a.authed(t, http.MethodPost, "/api/v1/auth/logout", tk.AccessToken, nil).Status)
@@ -99,4 +105,70 @@ func randomHex(t *testing.T) string {
 	_, err := rand.Read(b)
 	require.NoError(t, err)
 	return hex.EncodeToString(b)
+}
+
+// testAccessChangesAcrossInstances warms b's authorization cache, changes
+// access through a and asks b at once, without waiting for any bus: every
+// change must show in b's very next answer.
+func testAccessChangesAcrossInstances(t *testing.T, a, b *server) {
+	w := newWorld(t, a)
+	for _, p := range []string{"lab.sample.ship", "lab.report.read"} {
+		require.Equal(t, http.StatusCreated, w.sys(t, http.MethodPost, "/api/v1/permissions", map[string]any{"name": p}).Status)
+	}
+	require.Equal(t, http.StatusOK, w.sys(t, http.MethodPut, "/api/v1/orgs/"+w.orgA+"/role-permissions/member",
+		map[string]any{"permissions": []string{"lab.patient.read", "lab.report.read"}}).Status)
+	grant := w.sys(t, http.MethodPost, "/api/v1/orgs/"+w.orgA+"/grants",
+		map[string]any{"user_id": w.ids[orgMember], "permission": "lab.sample.ship"})
+	require.Equal(t, http.StatusCreated, grant.Status, string(grant.Body))
+
+	// ask is b's answer for the member, asked by a system admin so the
+	// member's own session (ended by deactivation) does not matter.
+	// An empty permission asks only for membership.
+	ask := func(perm string) bool {
+		perms := []string{}
+		if perm != "" {
+			perms = append(perms, perm)
+		}
+		return decision(t, b, w.tokens[systemAdmin], w.orgA, perms, w.ids[orgMember])["allowed"].(bool)
+	}
+	steps := []struct {
+		name   string
+		perm   string
+		change func()
+	}{
+		{"a_revoked_grant", "lab.sample.ship", func() {
+			require.Equal(t, http.StatusNoContent,
+				w.sys(t, http.MethodDelete, "/api/v1/orgs/"+w.orgA+"/grants/"+grant.JSON(t)["id"].(string), nil).Status)
+		}},
+		{"a_deactivated_permission", "lab.report.read", func() {
+			require.Equal(t, http.StatusNoContent, w.sys(t, http.MethodDelete, "/api/v1/permissions/lab.report.read", nil).Status)
+		}},
+		{"a_role_change", "lab.patient.read", func() {
+			require.Equal(t, http.StatusOK, w.sys(t, http.MethodPatch, "/api/v1/orgs/"+w.orgA+"/members/"+w.ids[orgMember],
+				map[string]any{"role": "viewer"}).Status)
+		}},
+		{"a_removed_membership", "", func() {
+			require.Equal(t, http.StatusNoContent,
+				w.sys(t, http.MethodDelete, "/api/v1/orgs/"+w.orgA+"/members/"+w.ids[orgMember], nil).Status)
+		}},
+		{"a_deactivated_account", "", func() {
+			require.Equal(t, http.StatusOK, w.sys(t, http.MethodPatch, "/api/v1/users/"+w.ids[orgMember],
+				map[string]any{"is_active": false}).Status)
+		}},
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			if st.name == "a_deactivated_account" {
+				// Back in the organization, so only the deactivation can
+				// take the answer away.
+				res := w.sys(t, http.MethodPost, "/api/v1/orgs/"+w.orgA+"/members", map[string]any{"user_id": w.ids[orgMember], "role": "member"})
+				require.Equal(t, http.StatusCreated, res.Status, string(res.Body))
+			}
+			for range 3 { // the answer is in b's cache now
+				require.True(t, ask(st.perm), "before the change")
+			}
+			st.change()
+			assert.False(t, ask(st.perm), "b answered from a stale cache")
+		})
+	}
 }

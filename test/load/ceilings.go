@@ -85,8 +85,9 @@ func runCeilingServer(kind string) error {
 		if err != nil {
 			return err
 		}
+		// The same pool as UMS's defaults: 20 connections, all kept.
 		db.SetMaxOpenConns(20)
-		db.SetMaxIdleConns(10)
+		db.SetMaxIdleConns(20)
 		defer db.Close()
 		codec := crypto.NewJWT(crypto.TokenConfig{Issuer: ceilingIssuer, Audience: ceilingAudience, Leeway: 30 * time.Second})
 		lookup := func(_ context.Context, kid string) (domain.SigningKey, bool, error) { return key, kid == key.KID, nil }

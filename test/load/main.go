@@ -48,35 +48,39 @@ func main() {
 }
 
 type options struct {
-	bin          string
-	out          string
-	duration     time.Duration
-	users        int
-	workers      int
-	loginWorkers int
-	logLevel     string
-	only         string
-	profile      bool
+	bin        string
+	out        string
+	duration   time.Duration
+	users      int
+	threads    int
+	conns      int
+	loginConns int
+	logLevel   string
+	only       string
+	profile    bool
 }
 
 // row is one line of the result table.
 type row struct {
-	Scenario   string         `json:"scenario"`
-	Requests   int            `json:"requests"`
-	RPS        float64        `json:"rps"`
-	P50Ms      float64        `json:"p50_ms"`
-	P95Ms      float64        `json:"p95_ms"`
-	P99Ms      float64        `json:"p99_ms"`
-	Errors     int            `json:"errors"`
-	Statuses   map[string]int `json:"statuses"`
-	ServerCPU  float64        `json:"server_cpu_cores"`
-	DBCPU      float64        `json:"machine_cpu_cores"`
-	PeakRSSMiB float64        `json:"server_peak_rss_mib"`
-	Ceiling    string         `json:"ceiling,omitempty"`
-	CeilingRPS float64        `json:"ceiling_rps,omitempty"`
-	Ratio      float64        `json:"ratio,omitempty"`
-	Target     string         `json:"target,omitempty"`
-	Met        *bool          `json:"target_met,omitempty"`
+	Scenario     string         `json:"scenario"`
+	Generator    string         `json:"generator"`
+	Requests     int            `json:"requests"`
+	RPS          float64        `json:"rps"`
+	P50Ms        float64        `json:"p50_ms"`
+	P95Ms        float64        `json:"p95_ms"`
+	P99Ms        float64        `json:"p99_ms"`
+	Errors       int            `json:"errors"`
+	Statuses     map[string]int `json:"statuses"`
+	ServerCPU    float64        `json:"server_cpu_cores"`
+	PostgresCPU  float64        `json:"postgres_cpu_cores"`
+	GeneratorCPU float64        `json:"generator_cpu_cores"`
+	MachineCPU   float64        `json:"machine_cpu_cores"`
+	PeakRSSMiB   float64        `json:"server_peak_rss_mib"`
+	Ceiling      string         `json:"ceiling,omitempty"`
+	CeilingRPS   float64        `json:"ceiling_rps,omitempty"`
+	Ratio        float64        `json:"ratio,omitempty"`
+	Target       string         `json:"target,omitempty"`
+	Met          *bool          `json:"target_met,omitempty"`
 }
 
 // report is the JSON document written under bench/.
@@ -94,8 +98,9 @@ func run() error {
 	flag.StringVar(&o.out, "out", "bench", "directory for the JSON results and server logs")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "length of each scenario")
 	flag.IntVar(&o.users, "users", 10000, "users to seed")
-	flag.IntVar(&o.workers, "workers", 16, "concurrent clients for the token scenarios")
-	flag.IntVar(&o.loginWorkers, "login-workers", 4*runtime.NumCPU(), "concurrent clients for login and register")
+	flag.IntVar(&o.threads, "threads", 2, "wrk threads")
+	flag.IntVar(&o.conns, "connections", 16, "wrk connections for the token scenarios and the ceilings")
+	flag.IntVar(&o.loginConns, "login-connections", 4*runtime.NumCPU(), "wrk connections for login and register")
 	flag.StringVar(&o.logLevel, "log-level", "info", "LOG_LEVEL of the server (its access log is part of the cost)")
 	flag.StringVar(&o.only, "only", "", "comma-separated scenarios to run (login always runs: it makes the sessions)")
 	flag.BoolVar(&o.profile, "profile", false, "serve pprof from ums (PPROF_ADDR) and save a CPU profile of each scenario under -out")
@@ -106,6 +111,9 @@ func run() error {
 	}
 	if _, err := os.Stat(bin); err != nil {
 		return fmt.Errorf("%s: build it first (make build): %w", o.bin, err)
+	}
+	if err := ensureWrk(); err != nil {
+		return err
 	}
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
 		return err
@@ -122,7 +130,8 @@ func run() error {
 	env := []string{"ENV=test", "DATABASE_URL=" + dbURL, "KEY_ENCRYPTION_KEY=" + randomKey(), "LOG_LEVEL=" + o.logLevel,
 		"LOG_FORMAT=json", "RATE_LIMIT_ENABLED=false", "SHUTDOWN_TIMEOUT=10s"}
 	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "ARGON2_") || strings.HasPrefix(kv, "HASH_") || strings.HasPrefix(kv, "DB_") {
+		if strings.HasPrefix(kv, "ARGON2_") || strings.HasPrefix(kv, "HASH_") || strings.HasPrefix(kv, "DB_") ||
+			strings.HasPrefix(kv, "GOGC=") || strings.HasPrefix(kv, "GOMEMLIMIT=") {
 			env = append(env, kv)
 		}
 	}
@@ -143,23 +152,27 @@ func run() error {
 	}
 	step("seeded in %v", time.Since(t0).Round(time.Millisecond))
 
+	gen := fmt.Sprintf("wrk -t%d -c%d", o.threads, o.conns)
 	rep := &report{Time: time.Now().UTC(), Machine: machine(), Ceilings: map[string]float64{}, Config: map[string]string{
 		"argon2": fmt.Sprintf("m=%d KiB, t=%d, p=%d", params.Memory, params.Iterations, params.Parallelism),
 		"store":  "postgres", "redis": strconv.FormatBool(redisURL != ""), "scenario_duration": o.duration.String(),
-		"workers": strconv.Itoa(o.workers), "login_workers": strconv.Itoa(o.loginWorkers), "log_level": o.logLevel,
+		"generator": gen, "login_connections": strconv.Itoa(o.loginConns), "log_level": o.logLevel,
 		"users": strconv.Itoa(o.users),
 	}}
+	d := o.duration
 
-	// Ceilings first, on an idle machine.
+	// Ceilings first, on an idle machine, driven exactly as UMS is.
 	step("ceiling: argon2id on %d cores", runtime.NumCPU())
 	rep.Ceilings["argon2"] = argon2Ceiling(params, 3*time.Second)
+	ceilRows := map[string]row{}
 	for _, kind := range []string{"trivial", "jwtdb"} {
 		step("ceiling: %s", kind)
-		r, err := ceiling(kind, dbURL, out, data, o)
+		r, err := ceiling(ctx, kind, dbURL, out, data, o)
 		if err != nil {
 			return err
 		}
 		rep.Ceilings[kind] = r.RPS
+		ceilRows[kind] = r
 		rep.Rows = append(rep.Rows, r)
 	}
 
@@ -182,12 +195,14 @@ func run() error {
 	defer srv.stop()
 	b := &bench{base: srv.base, data: data, pool: &sessions{cap: 4096}, runID: hex.EncodeToString(randomBytes(3))}
 	argon, jwtdb := rep.Ceilings["argon2"], rep.Ceilings["jwtdb"]
+	jwtdbP99 := ceilRows["jwtdb"].P99Ms
 	mixCeiling := 1 / (0.9/jwtdb + 0.1/argon)
-	d := o.duration
 
-	scenario := func(name string, measure func() *tally, ceilingName string, ceilingRPS float64, target string, met func(row) bool) row {
+	// measure runs one scenario and adds its row; the scenario returns what
+	// it measured.
+	measure := func(name, generator string, fn func() (measured, error), ceilingName string, ceilingRPS float64, target string, met func(row) bool) (row, error) {
 		if !selected(o.only, name) {
-			return row{}
+			return row{}, nil
 		}
 		step("scenario: %s", name)
 		stopProfile := func() {}
@@ -195,10 +210,13 @@ func run() error {
 			stopProfile = profileCPU(pprofAddr, d, filepath.Join(out, "cpu-"+slug(name)+".pprof"))
 		}
 		w := watchProc(srv.pid())
-		t := measure()
-		cpu, dbCPU, peak := w.finish()
+		m, err := fn()
+		u := w.finish(m.generatorCPU)
 		stopProfile()
-		r := toRow(name, t, cpu, dbCPU, peak)
+		if err != nil {
+			return row{}, fmt.Errorf("%s: %w", name, err)
+		}
+		r := toRow(name, generator, m, u)
 		if ceilingRPS > 0 {
 			r.Ceiling, r.CeilingRPS, r.Ratio = ceilingName, ceilingRPS, r.RPS/ceilingRPS
 		}
@@ -207,34 +225,83 @@ func run() error {
 			r.Target, r.Met = target, &ok
 		}
 		rep.Rows = append(rep.Rows, r)
-		return r
+		return r, nil
 	}
-
-	scenario("login", func() *tally { return closedLoop(d, o.loginWorkers, b.login) }, "argon2", argon,
-		"≥95% of argon2", func(r row) bool { return r.Ratio >= 0.95 })
-	if b.pool.len() < o.workers {
-		return fmt.Errorf("only %d sessions after the login scenario; see %s", b.pool.len(), filepath.Join(out, "ums.log"))
+	withWrk := func(name string, spec wrkRun) func() (measured, error) {
+		return func() (measured, error) {
+			spec.name, spec.base, spec.d = slug(name), srv.base, d
+			m, tokens, err := spec.run(ctx, out)
+			if err == nil {
+				b.absorb(spec.mode, tokens)
+			}
+			return m, err
+		}
 	}
-	scenario("refresh", func() *tally { return closedLoop(d, o.workers, b.refresh) }, "jwtdb", jwtdb,
-		"≥2000/s", func(r row) bool { return r.RPS >= 2000 })
-	scenario("GET /me", func() *tally { return closedLoop(d, o.workers, b.me) }, "jwtdb", jwtdb,
-		"≥90% of jwt+db", func(r row) bool { return r.Ratio >= 0.90 })
-	az := scenario("POST /authorize", func() *tally { return closedLoop(d, o.workers, b.authorize) }, "jwtdb", jwtdb,
-		"≥90% of jwt+db", func(r row) bool { return r.Ratio >= 0.90 })
-	if half := az.RPS / 2; half > 0 {
-		scenario(fmt.Sprintf("POST /authorize @%.0f/s", half), func() *tally { return openLoop(d/2, half, 4*o.workers, b.authorize) },
-			"jwtdb", jwtdb, "p99 <10ms", func(r row) bool { return r.P99Ms < 10 })
+	loginGen := fmt.Sprintf("wrk -t%d -c%d", o.threads, o.loginConns)
+	steps := []func() error{
+		func() error {
+			_, err := measure("login", loginGen, withWrk("login", wrkRun{mode: "collect", lines: b.loginLines(), threads: o.threads, conns: o.loginConns}),
+				"argon2", argon, "≥90% of argon2", func(r row) bool { return r.Ratio >= 0.90 })
+			if err == nil && b.pool.len() < 2*o.conns {
+				err = fmt.Errorf("only %d sessions after the login scenario; see %s", b.pool.len(), filepath.Join(out, "ums.log"))
+			}
+			return err
+		},
+		func() error {
+			_, err := measure("login, 2 connections", "wrk -t1 -c2", withWrk("login2", wrkRun{mode: "collect", lines: b.loginLines(), threads: 1, conns: 2}),
+				"argon2", argon, "p99 ≤2× p50", func(r row) bool { return r.P99Ms <= 2*r.P50Ms })
+			return err
+		},
+		func() error {
+			_, err := measure("refresh", gen, withWrk("refresh", wrkRun{mode: "rotate", lines: b.refreshLines(), threads: o.threads, conns: o.conns}),
+				"jwtdb", jwtdb, "≥1500/s", func(r row) bool { return r.RPS >= 1500 })
+			return err
+		},
+		func() error {
+			_, err := measure("GET /me", gen, withWrk("me", wrkRun{mode: "pick", lines: b.meLines(), threads: o.threads, conns: o.conns}),
+				"jwtdb", jwtdb, fmt.Sprintf("≥90%% of jwt+db, p99 ≤%.1f", 2*jwtdbP99),
+				func(r row) bool { return r.Ratio >= 0.90 && r.P99Ms <= 2*jwtdbP99 })
+			return err
+		},
+		func() error {
+			az, err := measure("POST /authorize", gen, withWrk("authorize", wrkRun{mode: "pick", lines: b.authorizeLines(), threads: o.threads, conns: o.conns}),
+				"jwtdb", jwtdb, "≥80% of jwt+db, p99 ≤15", func(r row) bool { return r.Ratio >= 0.80 && r.P99Ms <= 15 })
+			if err != nil || az.RPS == 0 {
+				return err
+			}
+			half := az.RPS / 2
+			_, err = measure(fmt.Sprintf("POST /authorize @%.0f/s", half), "go, open loop",
+				func() (measured, error) { return openLoop(d/2, half, 4*o.conns, b.authorize).measured(), nil },
+				"jwtdb", jwtdb, "p99 <10", func(r row) bool { return r.P99Ms < 10 })
+			return err
+		},
+		func() error {
+			_, err := measure("register", loginGen, withWrk("register", wrkRun{mode: "unique", lines: b.registerLines(), threads: o.threads, conns: o.loginConns}),
+				"argon2", argon, "", nil)
+			return err
+		},
+		func() error {
+			_, err := measure("mix 70/20/10", gen, withWrk("mix", wrkRun{mode: "mix", lines: b.mixLines(), threads: o.threads, conns: o.conns}),
+				"mix", mixCeiling, "", nil)
+			return err
+		},
+		func() error {
+			// The storm expects the hash pool to refuse what it cannot
+			// queue: 503 with Retry-After is the designed answer.
+			storm := func(ctx context.Context, w int, rng *mrand.Rand) (int, bool) {
+				st, ok := b.login(ctx, w, rng)
+				return st, ok || st == http.StatusServiceUnavailable
+			}
+			_, err := measure("login storm (200 at once)", "go, burst", func() (measured, error) { return burst(200, storm).measured(), nil },
+				"", 0, "p99 <1s, peak RSS <512 MiB", func(r row) bool { return r.P99Ms < 1000 && r.PeakRSSMiB < 512 })
+			return err
+		},
 	}
-	scenario("register", func() *tally { return closedLoop(d, o.loginWorkers, b.register) }, "argon2", argon, "", nil)
-	scenario("mix 70/20/10", func() *tally { return closedLoop(d, o.workers, b.mix) }, "mix", mixCeiling, "", nil)
-	// The storm expects the hash pool to refuse what it cannot queue: 503
-	// with Retry-After is the designed answer, not an error.
-	storm := func(ctx context.Context, w int, rng *mrand.Rand) (int, bool) {
-		st, ok := b.login(ctx, w, rng)
-		return st, ok || st == http.StatusServiceUnavailable
+	for _, s := range steps {
+		if err := s(); err != nil {
+			return err
+		}
 	}
-	scenario("login storm (200 at once)", func() *tally { return burst(200, storm) }, "", 0,
-		"peak RSS <512 MiB", func(r row) bool { return r.PeakRSSMiB < 512 })
 
 	printTable(os.Stdout, rep)
 	js, _ := json.MarshalIndent(rep, "", "  ")
@@ -248,8 +315,9 @@ func run() error {
 }
 
 // ceiling starts a ceiling server (this binary in ceiling mode) and drives
-// it closed-loop as hard as the token scenarios drive UMS.
-func ceiling(kind, dbURL, out string, data *seeded, o options) (row, error) {
+// it with the same generator, connections and duration as UMS's token
+// scenarios.
+func ceiling(ctx context.Context, kind, dbURL, out string, data *seeded, o options) (row, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return row{}, err
@@ -265,30 +333,27 @@ func ceiling(kind, dbURL, out string, data *seeded, o options) (row, error) {
 		return row{}, err
 	}
 	defer p.stop()
-	var fn op
+	var lines []wrkLine
 	switch kind {
 	case "trivial":
-		fn = func(ctx context.Context, _ int, _ *mrand.Rand) (int, bool) {
-			status, _, err := call(ctx, http.MethodGet, p.base+"/ping", "", nil)
-			return status, err == nil && status == http.StatusOK
-		}
+		lines = []wrkLine{{kind: "/ping"}}
 	case "jwtdb":
-		tokens := make([]string, 256)
-		for i := range tokens {
-			if tokens[i], err = ceilingToken(seedHex, data.users[i*len(data.users)/len(tokens)].id); err != nil {
+		for i := range 256 {
+			tok, err := ceilingToken(seedHex, data.users[i*len(data.users)/256].id)
+			if err != nil {
 				return row{}, err
 			}
-		}
-		fn = func(ctx context.Context, _ int, rng *mrand.Rand) (int, bool) {
-			status, _, err := call(ctx, http.MethodGet, p.base+"/me", tokens[rng.IntN(len(tokens))], nil)
-			return status, err == nil && status == http.StatusOK
+			lines = append(lines, wrkLine{kind: "/me", token: tok})
 		}
 	}
 	w := watchProc(p.pid())
-	t := closedLoop(o.duration*8/10, o.workers, fn)
-	cpu, dbCPU, peak := w.finish()
+	m, _, err := wrkRun{name: "ceiling-" + kind, base: p.base, mode: "pick", lines: lines, threads: o.threads, conns: o.conns, d: o.duration}.run(ctx, out)
+	u := w.finish(m.generatorCPU)
+	if err != nil {
+		return row{}, err
+	}
 	name := map[string]string{"trivial": "ceiling: Echo, trivial handler", "jwtdb": "ceiling: Echo, verify JWT + read row"}[kind]
-	return toRow(name, t, cpu, dbCPU, peak), nil
+	return toRow(name, fmt.Sprintf("wrk -t%d -c%d", o.threads, o.conns), m, u), nil
 }
 
 // selected reports whether scenario name is in the -only list (all when
@@ -336,25 +401,17 @@ func profileCPU(addr string, d time.Duration, file string) func() {
 	return func() { <-done }
 }
 
-func toRow(name string, t *tally, cpu, dbCPU float64, peak int64) row {
-	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-	st := map[string]int{}
-	for s, n := range t.statuses {
-		key := strconv.Itoa(s)
-		if s == 0 {
-			key = "transport_error"
-		}
-		st[key] = n
-	}
-	return row{Scenario: name, Requests: t.requests, RPS: t.rps(), P50Ms: ms(t.percentile(50)), P95Ms: ms(t.percentile(95)),
-		P99Ms: ms(t.percentile(99)), Errors: t.errors, Statuses: st, ServerCPU: cpu, DBCPU: dbCPU, PeakRSSMiB: float64(peak) / (1 << 20)}
+func toRow(name, generator string, m measured, u usage) row {
+	return row{Scenario: name, Generator: generator, Requests: m.requests, RPS: m.rps(), P50Ms: m.p50, P95Ms: m.p95, P99Ms: m.p99,
+		Errors: m.errors, Statuses: m.statuses, ServerCPU: u.server, PostgresCPU: u.postgres, GeneratorCPU: u.generator,
+		MachineCPU: u.machine, PeakRSSMiB: float64(u.peakRSS) / (1 << 20)}
 }
 
 func printTable(w io.Writer, rep *report) {
 	fmt.Fprintf(w, "\nUMS load benchmark — %s; argon2id %s; ceilings: argon2 %.0f hashes/s, Echo trivial %.0f rps, jwt+db %.0f rps\n\n",
 		rep.Machine["cpu"], rep.Config["argon2"], rep.Ceilings["argon2"], rep.Ceilings["trivial"], rep.Ceilings["jwtdb"])
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight|tabwriter.Debug)
-	fmt.Fprintln(tw, "scenario\t rps\t p50 ms\t p95 ms\t p99 ms\t errors\t server CPU\t machine CPU\t peak RSS MiB\t ceiling\t ratio\t target\t")
+	fmt.Fprintln(tw, "scenario\t generator\t rps\t p50 ms\t p95 ms\t p99 ms\t errors\t CPU server\t postgres\t generator\t machine\t peak RSS MiB\t ceiling\t ratio\t target\t")
 	for _, r := range rep.Rows {
 		ratio, ceil := "", ""
 		if r.CeilingRPS > 0 {
@@ -364,8 +421,8 @@ func printTable(w io.Writer, rep *report) {
 		if r.Met != nil {
 			target += map[bool]string{true: " ✓", false: " ✗"}[*r.Met]
 		}
-		fmt.Fprintf(tw, "%s\t %.0f\t %.1f\t %.1f\t %.1f\t %d\t %.2f\t %.2f\t %.0f\t %s\t %s\t %s\t\n", r.Scenario, r.RPS, r.P50Ms, r.P95Ms,
-			r.P99Ms, r.Errors, r.ServerCPU, r.DBCPU, r.PeakRSSMiB, ceil, ratio, target)
+		fmt.Fprintf(tw, "%s\t %s\t %.0f\t %.1f\t %.1f\t %.1f\t %d\t %.2f\t %.2f\t %.2f\t %.2f\t %.0f\t %s\t %s\t %s\t\n", r.Scenario, r.Generator,
+			r.RPS, r.P50Ms, r.P95Ms, r.P99Ms, r.Errors, r.ServerCPU, r.PostgresCPU, r.GeneratorCPU, r.MachineCPU, r.PeakRSSMiB, ceil, ratio, target)
 	}
 	_ = tw.Flush()
 }

@@ -19,6 +19,8 @@ type procWatch struct {
 	pid      int
 	cpuStart float64
 	dbStart  float64
+	pgStart  float64
+	genStart float64
 	start    time.Time
 	stop     chan struct{}
 	done     chan struct{}
@@ -33,7 +35,8 @@ func watchProc(pid int) *procWatch {
 	// "5" resets VmHWM to the current RSS (Linux >= 4.0), so each scenario
 	// reports its own peak rather than the process's lifetime one.
 	_ = os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0)
-	w := &procWatch{pid: pid, cpuStart: cpuSeconds(pid), dbStart: machineBusySeconds(), start: time.Now(), stop: make(chan struct{}), done: make(chan struct{})}
+	w := &procWatch{pid: pid, cpuStart: cpuSeconds(pid), dbStart: machineBusySeconds(), pgStart: postgresCPU(),
+		genStart: cpuSeconds(os.Getpid()), start: time.Now(), stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(w.done)
 		t := time.NewTicker(50 * time.Millisecond)
@@ -57,18 +60,51 @@ func (w *procWatch) sample() {
 	w.mu.Unlock()
 }
 
-// finish returns the cores used on average (CPU seconds per wall second)
-// by the process and by the whole machine, and the peak RSS in bytes.
-func (w *procWatch) finish() (cores, dbCores float64, peak int64) {
+// usage is what a procWatch saw: cores used on average (CPU seconds per
+// wall second) and the server's peak RSS in bytes.
+type usage struct {
+	server, postgres, generator, machine float64
+	peakRSS                              int64
+}
+
+// finish stops sampling. The generator's share is this process's own CPU
+// plus extCPU seconds spent by an external generator (wrk).
+func (w *procWatch) finish(extCPU float64) usage {
 	close(w.stop)
 	<-w.done
 	w.sample()
 	wall := time.Since(w.start).Seconds()
-	cpu := cpuSeconds(w.pid) - w.cpuStart
-	db := machineBusySeconds() - w.dbStart
+	pg := postgresCPU() - w.pgStart
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return cpu / wall, db / wall, w.peakRSS
+	return usage{
+		server:    (cpuSeconds(w.pid) - w.cpuStart) / wall,
+		postgres:  pg / wall,
+		generator: (cpuSeconds(os.Getpid()) - w.genStart + extCPU) / wall,
+		machine:   (machineBusySeconds() - w.dbStart) / wall,
+		peakRSS:   w.peakRSS,
+	}
+}
+
+// postgresCPU is the CPU seconds of every running postgres process and of
+// the children they reaped: a backend whose connection closed during a run
+// has its time in the postmaster's cutime and cstime.
+func postgresCPU() float64 {
+	out := 0.0
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return out
+	}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); err == nil && strings.TrimSpace(string(comm)) == "postgres" {
+			out += cpuSeconds(pid) + childCPUSeconds(pid)
+		}
+	}
+	return out
 }
 
 // machineBusySeconds is the CPU time all cores spent not idle, from
@@ -95,19 +131,35 @@ func machineBusySeconds() float64 {
 
 // cpuSeconds is utime+stime of pid, or 0 when unreadable.
 func cpuSeconds(pid int) float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	// The command name may contain spaces; fields start after its ')'.
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	f := statFields(pid)
 	if len(f) < 13 {
 		return 0
 	}
 	utime, _ := strconv.ParseFloat(f[11], 64)
 	stime, _ := strconv.ParseFloat(f[12], 64)
 	return (utime + stime) / clockTicks
+}
+
+// childCPUSeconds is cutime+cstime of pid: its reaped children's CPU.
+func childCPUSeconds(pid int) float64 {
+	f := statFields(pid)
+	if len(f) < 15 {
+		return 0
+	}
+	cu, _ := strconv.ParseFloat(f[13], 64)
+	cs, _ := strconv.ParseFloat(f[14], 64)
+	return (cu + cs) / clockTicks
+}
+
+// statFields are the fields of /proc/<pid>/stat after the command name
+// (which may contain spaces), starting with the state.
+func statFields(pid int) []string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return nil
+	}
+	s := string(b)
+	return strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
 }
 
 // memory reads VmRSS and VmHWM of pid in bytes.

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -81,37 +82,34 @@ func (t *tally) merge(o *tally) {
 
 func newTally() *tally { return &tally{statuses: map[int]int{}} }
 
-// closedLoop runs workers that each send the next request as soon as the
-// last one is answered, for d.
-func closedLoop(d time.Duration, workers int, fn op) *tally {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	defer cancel()
-	parts := make([]*tally, workers)
-	var wg sync.WaitGroup
-	start := time.Now()
-	for w := range workers {
-		parts[w] = newTally()
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			rng := rand.New(rand.NewPCG(uint64(w), uint64(start.UnixNano())))
-			t := parts[w]
-			for ctx.Err() == nil {
-				t0 := time.Now()
-				// Requests in flight at the deadline finish; only the clock
-				// stops new ones.
-				status, ok := fn(context.Background(), w, rng)
-				t.latencies = append(t.latencies, time.Since(t0))
-				t.requests++
-				t.statuses[status]++
-				if !ok {
-					t.errors++
-				}
-			}
-		}()
+// measured is one scenario's outcome, from wrk or from a Go generator.
+type measured struct {
+	requests, errors int
+	statuses         map[string]int
+	elapsed          time.Duration
+	p50, p95, p99    float64 // milliseconds
+	generatorCPU     float64 // seconds used by an external generator
+}
+
+func (m measured) rps() float64 {
+	if m.elapsed <= 0 {
+		return 0
 	}
-	wg.Wait()
-	return finish(parts, time.Since(start))
+	return float64(m.requests) / m.elapsed.Seconds()
+}
+
+func (t *tally) measured() measured {
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	st := map[string]int{}
+	for s, n := range t.statuses {
+		key := strconv.Itoa(s)
+		if s == 0 {
+			key = "transport_error"
+		}
+		st[key] = n
+	}
+	return measured{requests: t.requests, errors: t.errors, statuses: st, elapsed: t.elapsed,
+		p50: ms(t.percentile(50)), p95: ms(t.percentile(95)), p99: ms(t.percentile(99))}
 }
 
 // openLoop sends requests at a fixed rate for d, whatever the answers'

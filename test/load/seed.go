@@ -25,6 +25,7 @@ const (
 type seeded struct {
 	users []seedUser
 	orgs  []string
+	index map[string]int // user id -> position in users
 }
 
 type seedUser struct {
@@ -48,7 +49,7 @@ func seed(ctx context.Context, dbURL string, users int, params *argon2id.Params)
 	}
 	defer conn.Close(ctx)
 	now := time.Now().UTC()
-	s := &seeded{}
+	s := &seeded{index: map[string]int{}}
 
 	var orgRows [][]any
 	for i := range seedOrgs {
@@ -77,6 +78,7 @@ func seed(ctx context.Context, dbURL string, users int, params *argon2id.Params)
 	var userRows, memberRows, grantRows [][]any
 	for i := range users {
 		u := seedUser{id: uuid.NewString(), username: fmt.Sprintf("bench%05d", i), org: s.orgs[i%seedOrgs]}
+		s.index[u.id] = len(s.users)
 		s.users = append(s.users, u)
 		userRows = append(userRows, []any{u.id, u.username + "@bench.example", u.username, "Bench", fmt.Sprint(i),
 			true, false, true, hash, now, false, 0, false, now, now})
