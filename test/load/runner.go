@@ -60,7 +60,6 @@ type tally struct {
 	elapsed   time.Duration
 }
 
-func (t *tally) rps() float64 { return float64(t.requests) / t.elapsed.Seconds() }
 
 // percentile returns the p-th percentile latency (0 < p <= 100).
 func (t *tally) percentile(p float64) time.Duration {

@@ -64,14 +64,17 @@ func ensureWrk() error {
 		return fmt.Errorf("wrk is not installed: apt-get install wrk")
 	}
 	step("installing wrk (apt-get install -y wrk)")
-	cmd := exec.Command("apt-get", "install", "-y", "--no-install-recommends", wrkBinary)
-	cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-	if out, err := cmd.CombinedOutput(); err != nil {
+	install := func() ([]byte, error) {
+		cmd := exec.Command("apt-get", "install", "-y", "--no-install-recommends", wrkBinary)
+		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+		return cmd.CombinedOutput()
+	}
+	if _, err := install(); err != nil {
 		// A fresh machine may not have the package lists yet.
 		if upd, uerr := exec.Command("apt-get", "update").CombinedOutput(); uerr != nil {
 			return fmt.Errorf("apt-get update: %v\n%s", uerr, upd)
 		}
-		if out, err = cmd.CombinedOutput(); err != nil {
+		if out, err := install(); err != nil {
 			return fmt.Errorf("apt-get install wrk: %v\n%s", err, out)
 		}
 	}
