@@ -60,7 +60,6 @@ type tally struct {
 	elapsed   time.Duration
 }
 
-
 // percentile returns the p-th percentile latency (0 < p <= 100).
 func (t *tally) percentile(p float64) time.Duration {
 	if len(t.latencies) == 0 {
