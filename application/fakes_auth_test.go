@@ -119,13 +119,6 @@ func (f *fakeSessions) RevokedSince(context.Context, time.Time) ([]domain.Revoke
 	return nil, nil
 }
 
-func (f *fakeSessions) AddRefreshToken(_ context.Context, t domain.RefreshToken) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.tokens[string(t.Hash)] = t
-	return nil
-}
-
 func (f *fakeSessions) RefreshTokenByHash(_ context.Context, hash []byte) (domain.RefreshToken, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -136,13 +129,25 @@ func (f *fakeSessions) RefreshTokenByHash(_ context.Context, hash []byte) (domai
 	return t, nil
 }
 
-func (f *fakeSessions) SpendRefreshToken(_ context.Context, id uuid.UUID, at time.Time, successor uuid.UUID) (bool, error) {
+func (f *fakeSessions) RefreshTokenWithSession(ctx context.Context, hash []byte) (domain.RefreshToken, domain.Session, error) {
+	t, err := f.RefreshTokenByHash(ctx, hash)
+	if err != nil {
+		return t, domain.Session{}, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return t, f.sessions[t.SessionID], nil
+}
+
+func (f *fakeSessions) RotateRefreshToken(_ context.Context, spent uuid.UUID, next domain.RefreshToken, _, _ string) (bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for h, t := range f.tokens {
-		if t.ID == id && t.UsedAt == nil {
-			t.UsedAt, t.ReplacedBy = &at, &successor
+		if t.ID == spent && t.UsedAt == nil && f.sessions[t.SessionID].RevokedAt == nil {
+			at := next.CreatedAt
+			t.UsedAt, t.ReplacedBy = &at, &next.ID
 			f.tokens[h] = t
+			f.tokens[string(next.Hash)] = next
 			return true, nil
 		}
 	}

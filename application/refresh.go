@@ -41,15 +41,8 @@ func (s *Sessions) Refresh(ctx context.Context, raw string) (TokenPair, error) {
 	}
 	hash := hashToken(raw)
 	now := s.clock.Now()
-	rt, err := s.store.RefreshTokenByHash(ctx, hash)
+	rt, sess, err := s.store.RefreshTokenWithSession(ctx, hash)
 	if err != nil {
-		return TokenPair{}, err
-	}
-	sess, err := s.store.ByID(ctx, rt.SessionID)
-	if err != nil {
-		if errors.Is(err, domain.ErrSessionNotFound) {
-			return TokenPair{}, domain.ErrInvalidToken
-		}
 		return TokenPair{}, err
 	}
 	if !sess.Active(now) {
@@ -75,31 +68,22 @@ func (s *Sessions) Refresh(ctx context.Context, raw string) (TokenPair, error) {
 	if err != nil {
 		return TokenPair{}, err
 	}
-	errSpent := errors.New("refresh token already spent")
 	ri := domain.RequestInfoFrom(ctx)
-	err = s.tx.WithinTx(ctx, func(ctx context.Context) error {
-		won, err := s.store.SpendRefreshToken(ctx, rt.ID, now, next.ID)
-		if err != nil {
-			return err
-		}
-		if !won {
-			return errSpent
-		}
-		if err := s.store.AddRefreshToken(ctx, next); err != nil {
-			return err
-		}
-		return s.store.Touch(ctx, sess.ID, now, ri.IP, truncate(ri.UserAgent, 512))
-	})
-	if errors.Is(err, errSpent) {
-		// A concurrent refresh won the race; judge this one as reuse with
-		// the winner's spend time.
-		if rt, err = s.store.RefreshTokenByHash(ctx, hash); err != nil {
-			return TokenPair{}, err
-		}
-		return TokenPair{}, s.reused(ctx, rt, sess, now)
-	}
+	won, err := s.store.RotateRefreshToken(ctx, rt.ID, next, ri.IP, truncate(ri.UserAgent, 512))
 	if err != nil {
 		return TokenPair{}, fmt.Errorf("rotate refresh token: %w", err)
+	}
+	if !won {
+		// A concurrent refresh spent the token first (judge this one as
+		// reuse, with the winner's spend time), or the session ended
+		// meanwhile.
+		if rt, sess, err = s.store.RefreshTokenWithSession(ctx, hash); err != nil {
+			return TokenPair{}, err
+		}
+		if rt.UsedAt == nil {
+			return TokenPair{}, domain.ErrInvalidToken
+		}
+		return TokenPair{}, s.reused(ctx, rt, sess, now)
 	}
 	return s.pair(ctx, user, sess, newRaw, next, now)
 }

@@ -30,15 +30,20 @@ type SessionRepository interface {
 	// a starting (or reconnecting) instance learns revocations it missed.
 	RevokedSince(ctx context.Context, since time.Time) ([]domain.RevokedSession, error)
 
-	// AddRefreshToken stores a successor token in a session's family.
-	AddRefreshToken(ctx context.Context, t domain.RefreshToken) error
 	// RefreshTokenByHash returns the token with that SHA-256 hash, spent or
 	// not, or domain.ErrInvalidToken.
 	RefreshTokenByHash(ctx context.Context, hash []byte) (domain.RefreshToken, error)
-	// SpendRefreshToken marks the token used and replaced by successor, only
-	// if it was unused. Exactly one of many concurrent callers gets true;
-	// the others get false. This is what makes reuse detection race-free.
-	SpendRefreshToken(ctx context.Context, id uuid.UUID, at time.Time, successor uuid.UUID) (bool, error)
+	// RefreshTokenWithSession is RefreshTokenByHash with the token's
+	// session, in one read.
+	RefreshTokenWithSession(ctx context.Context, hash []byte) (domain.RefreshToken, domain.Session, error)
+	// RotateRefreshToken is one refresh as one atomic write: it marks the
+	// token spent at next.CreatedAt and replaced by next, stores next in
+	// the same family and records the session's use from ip and
+	// userAgent, only if the token was unused and its session not
+	// revoked. Exactly one of many concurrent callers gets true; the
+	// others get false and change nothing. This is what makes reuse
+	// detection race-free.
+	RotateRefreshToken(ctx context.Context, spent uuid.UUID, next domain.RefreshToken, ip, userAgent string) (bool, error)
 	// ExtendRefreshToken moves an unspent token's idle limit later to
 	// expiresAt (never earlier) and reports whether it did; it is the
 	// idle clock of a client that refreshes without rotating (the old

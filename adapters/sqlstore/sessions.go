@@ -192,14 +192,6 @@ func (r *SessionRepository) RevokedSince(ctx context.Context, since time.Time) (
 	return out, nil
 }
 
-// AddRefreshToken implements ports.SessionRepository.
-func (r *SessionRepository) AddRefreshToken(ctx context.Context, t domain.RefreshToken) error {
-	if _, err := conn(ctx, r.db).NewInsert().Model(toRefreshTokenRow(t)).Exec(ctx); err != nil {
-		return sessionWriteError("insert refresh token", err)
-	}
-	return nil
-}
-
 // RefreshTokenByHash implements ports.SessionRepository.
 func (r *SessionRepository) RefreshTokenByHash(ctx context.Context, hash []byte) (domain.RefreshToken, error) {
 	if len(hash) == 0 {
@@ -215,22 +207,112 @@ func (r *SessionRepository) RefreshTokenByHash(ctx context.Context, hash []byte)
 	return row.toDomain(), nil
 }
 
-// SpendRefreshToken implements ports.SessionRepository. A single
-// conditional UPDATE decides the winner: Postgres re-checks used_at IS NULL
-// on the row after a concurrent writer commits, and SQLite runs writers one
-// at a time, so only one caller ever sees a row affected.
-func (r *SessionRepository) SpendRefreshToken(ctx context.Context, id uuid.UUID, at time.Time, successor uuid.UUID) (bool, error) {
-	res, err := conn(ctx, r.db).NewUpdate().Model((*refreshTokenRow)(nil)).
-		Set("used_at = ?", at.UTC()).Set("replaced_by = ?", successor).
-		Where("id = ?", id).Where("used_at IS NULL").Exec(ctx)
-	if err != nil {
-		return false, dbError("spend refresh token", err)
+// refreshWithSessionRow is a refresh token and its session in one row.
+type refreshWithSessionRow struct {
+	TokenID      uuid.UUID  `bun:"t_id,type:uuid"`
+	TokenHash    []byte     `bun:"t_token_hash"`
+	TokenCreated time.Time  `bun:"t_created_at"`
+	TokenExpires time.Time  `bun:"t_expires_at"`
+	UsedAt       *time.Time `bun:"t_used_at"`
+	ReplacedBy   *uuid.UUID `bun:"t_replaced_by,type:uuid"`
+	Session      sessionRow `bun:"embed:s_"`
+}
+
+// refreshTokenWithSession is the first read of every refresh.
+var refreshTokenWithSession = prepare(`SELECT t.id AS t_id, t.token_hash AS t_token_hash, t.created_at AS t_created_at,
+	t.expires_at AS t_expires_at, t.used_at AS t_used_at, t.replaced_by AS t_replaced_by,
+	s.id AS s_id, s.user_id AS s_user_id, s.created_at AS s_created_at, s.last_used_at AS s_last_used_at,
+	s.expires_at AS s_expires_at, s.ip AS s_ip, s.user_agent AS s_user_agent, s.revoked_at AS s_revoked_at,
+	s.revoke_reason AS s_revoke_reason
+	FROM refresh_tokens AS t JOIN sessions AS s ON s.id = t.session_id WHERE t.token_hash = ?`)
+
+// RefreshTokenWithSession implements ports.SessionRepository.
+func (r *SessionRepository) RefreshTokenWithSession(ctx context.Context, hash []byte) (domain.RefreshToken, domain.Session, error) {
+	if len(hash) == 0 {
+		return domain.RefreshToken{}, domain.Session{}, domain.ErrInvalidToken
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, dbError("spend refresh token", err)
+	row := new(refreshWithSessionRow)
+	if err := r.db.queryRow(ctx, refreshTokenWithSession, []any{row}, hash); err != nil {
+		if isNoRows(err) {
+			return domain.RefreshToken{}, domain.Session{}, domain.ErrInvalidToken
+		}
+		return domain.RefreshToken{}, domain.Session{}, dbError("select refresh token", err)
 	}
-	return n == 1, nil
+	tok := refreshTokenRow{ID: row.TokenID, SessionID: row.Session.ID, TokenHash: row.TokenHash, CreatedAt: row.TokenCreated,
+		ExpiresAt: row.TokenExpires, UsedAt: row.UsedAt, ReplacedBy: row.ReplacedBy}
+	return tok.toDomain(), row.Session.toDomain(), nil
+}
+
+// rotatePostgres is a refresh on Postgres in one statement: spend the
+// token (only if unused and its session live), add its successor to the
+// family, touch the session. $1 is the time, $2 the successor's id, $3 the
+// spent token's id, $4 and $5 the successor's hash and expiry, $6 and $7
+// the client's IP and user agent.
+var rotatePostgres = prepared{postgres: `WITH spent AS (
+		UPDATE refresh_tokens SET used_at = $1, replaced_by = $2
+		WHERE id = $3 AND used_at IS NULL
+		AND EXISTS (SELECT 1 FROM sessions WHERE sessions.id = refresh_tokens.session_id AND sessions.revoked_at IS NULL)
+		RETURNING session_id
+	), added AS (
+		INSERT INTO refresh_tokens (id, session_id, token_hash, created_at, expires_at)
+		SELECT $2, session_id, $4, $1, $5 FROM spent
+		RETURNING session_id
+	)
+	UPDATE sessions SET last_used_at = $1, ip = $6, user_agent = $7
+	FROM added WHERE sessions.id = added.session_id
+	RETURNING sessions.id`}
+
+// RotateRefreshToken implements ports.SessionRepository. On Postgres it is
+// one statement (a data-modifying CTE, so the three writes commit or fail
+// together); on SQLite three in a transaction, which its single writer
+// runs one at a time. Either way the spend's used_at IS NULL guard picks
+// the one winner: Postgres re-checks it on the row after a concurrent
+// writer commits.
+func (r *SessionRepository) RotateRefreshToken(ctx context.Context, spent uuid.UUID, next domain.RefreshToken, ip, userAgent string) (bool, error) {
+	at := next.CreatedAt.UTC()
+	if r.db.Dialect == Postgres {
+		rows, err := r.db.query(ctx, rotatePostgres, at, next.ID, spent, next.Hash, next.ExpiresAt.UTC(), ip, userAgent)
+		if err != nil {
+			return false, sessionWriteError("rotate refresh token", err)
+		}
+		defer rows.Close()
+		won := rows.Next()
+		if err := rows.Err(); err != nil {
+			return false, sessionWriteError("rotate refresh token", err)
+		}
+		return won, nil
+	}
+	won := false
+	err := NewTxManager(r.db).WithinTx(ctx, func(ctx context.Context) error {
+		db := conn(ctx, r.db)
+		var sessions []uuid.UUID
+		_, err := db.NewUpdate().Model((*refreshTokenRow)(nil)).
+			Set("used_at = ?", at).Set("replaced_by = ?", next.ID).
+			Where("id = ?", spent).Where("used_at IS NULL").
+			// session_id is the updated row's: sessions has no such column.
+			Where("EXISTS (SELECT 1 FROM sessions AS s WHERE s.id = session_id AND s.revoked_at IS NULL)").
+			Returning("session_id").Exec(ctx, &sessions)
+		if err != nil {
+			return dbError("spend refresh token", err)
+		}
+		if len(sessions) != 1 {
+			return nil
+		}
+		sessionID := sessions[0]
+		row := toRefreshTokenRow(next)
+		row.SessionID, row.CreatedAt, row.UsedAt, row.ReplacedBy = sessionID, at, nil, nil
+		if _, err := db.NewInsert().Model(row).Exec(ctx); err != nil {
+			return sessionWriteError("insert refresh token", err)
+		}
+		if _, err := db.NewUpdate().Model((*sessionRow)(nil)).
+			Set("last_used_at = ?", at).Set("ip = ?", ip).Set("user_agent = ?", userAgent).
+			Where("id = ?", sessionID).Exec(ctx); err != nil {
+			return dbError("touch session", err)
+		}
+		won = true
+		return nil
+	})
+	return won, err
 }
 
 // ExtendRefreshToken implements ports.SessionRepository.

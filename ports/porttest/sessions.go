@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"math/rand/v2"
 	"sync"
 	"testing"
 	"time"
@@ -249,7 +250,9 @@ func RunSessionRepository(t *testing.T, newStore func(t *testing.T) SessionStore
 		s, userID := setup(t)
 		sess, first := create(t, s, userID, base)
 		next := newRefreshToken(sess.ID, base.Add(time.Minute), sess.ExpiresAt)
-		require.NoError(t, s.Sessions.AddRefreshToken(ctx, next))
+		won, err := s.Sessions.RotateRefreshToken(ctx, first.ID, next, "", "")
+		require.NoError(t, err)
+		require.True(t, won)
 
 		got, err := s.Sessions.RefreshTokenByHash(ctx, next.Hash)
 		require.NoError(t, err)
@@ -263,75 +266,165 @@ func RunSessionRepository(t *testing.T, newStore func(t *testing.T) SessionStore
 		assert.ErrorIs(t, err, domain.ErrInvalidToken)
 		_, err = s.Sessions.RefreshTokenByHash(ctx, nil)
 		assert.ErrorIs(t, err, domain.ErrInvalidToken)
-
-		dup := newRefreshToken(sess.ID, base, sess.ExpiresAt)
-		dup.Hash = next.Hash
-		assert.ErrorIs(t, s.Sessions.AddRefreshToken(ctx, dup), domain.ErrConflict, "hashes are unique")
 	})
 
-	t.Run("spend_marks_used_and_replaced_once", func(t *testing.T) {
+	t.Run("a_token_comes_with_its_session", func(t *testing.T) {
 		s, userID := setup(t)
 		sess, first := create(t, s, userID, base)
-		next := newRefreshToken(sess.ID, base.Add(time.Minute), sess.ExpiresAt)
-		at := base.Add(time.Minute)
-
-		ok, err := s.Sessions.SpendRefreshToken(ctx, first.ID, at, next.ID)
+		tok, gotSess, err := s.Sessions.RefreshTokenWithSession(ctx, first.Hash)
 		require.NoError(t, err)
-		assert.True(t, ok)
-		require.NoError(t, s.Sessions.AddRefreshToken(ctx, next))
+		assert.Equal(t, first, tok)
+		assert.Equal(t, sess, gotSess)
 
+		_, err = s.Sessions.Revoke(ctx, sess.ID, base.Add(time.Minute), "logout")
+		require.NoError(t, err)
+		_, gotSess, err = s.Sessions.RefreshTokenWithSession(ctx, first.Hash)
+		require.NoError(t, err, "a revoked session's token is still found, for the caller to judge")
+		require.NotNil(t, gotSess.RevokedAt)
+		assert.Equal(t, "logout", gotSess.RevokeReason)
+
+		unknown := sha256.Sum256([]byte("never issued"))
+		for _, h := range [][]byte{unknown[:], nil} {
+			_, _, err = s.Sessions.RefreshTokenWithSession(ctx, h)
+			assert.ErrorIs(t, err, domain.ErrInvalidToken)
+		}
+	})
+
+	t.Run("rotation_spends_adds_and_touches_once", func(t *testing.T) {
+		s, userID := setup(t)
+		sess, first := create(t, s, userID, base)
+		at := base.Add(time.Minute)
+		next := newRefreshToken(sess.ID, at, sess.ExpiresAt)
+
+		won, err := s.Sessions.RotateRefreshToken(ctx, first.ID, next, "198.51.100.9", "curl/8.5")
+		require.NoError(t, err)
+		assert.True(t, won)
 		got, err := s.Sessions.RefreshTokenByHash(ctx, first.Hash)
 		require.NoError(t, err, "a spent token is still found, for reuse detection")
 		require.NotNil(t, got.UsedAt)
 		assert.True(t, got.UsedAt.Equal(at))
 		require.NotNil(t, got.ReplacedBy)
 		assert.Equal(t, next.ID, *got.ReplacedBy)
-
-		ok, err = s.Sessions.SpendRefreshToken(ctx, first.ID, at.Add(time.Second), uuid.New())
+		stored, err := s.Sessions.ByID(ctx, sess.ID)
 		require.NoError(t, err)
-		assert.False(t, ok, "a spent token cannot be spent again")
+		want := sess
+		want.LastUsedAt, want.IP, want.UserAgent = at, "198.51.100.9", "curl/8.5"
+		assert.Equal(t, want, stored, "the session's use is recorded, nothing else")
+
+		again := newRefreshToken(sess.ID, at.Add(time.Second), sess.ExpiresAt)
+		won, err = s.Sessions.RotateRefreshToken(ctx, first.ID, again, "", "")
+		require.NoError(t, err)
+		assert.False(t, won, "a spent token cannot be spent again")
 		got, err = s.Sessions.RefreshTokenByHash(ctx, first.Hash)
 		require.NoError(t, err)
 		assert.Equal(t, next.ID, *got.ReplacedBy, "the first successor stays")
+		_, err = s.Sessions.RefreshTokenByHash(ctx, again.Hash)
+		assert.ErrorIs(t, err, domain.ErrInvalidToken, "a loser's successor is not stored")
 
-		ok, err = s.Sessions.SpendRefreshToken(ctx, uuid.New(), at, uuid.New())
+		won, err = s.Sessions.RotateRefreshToken(ctx, uuid.New(), newRefreshToken(sess.ID, at, sess.ExpiresAt), "", "")
 		require.NoError(t, err)
-		assert.False(t, ok, "unknown token")
+		assert.False(t, won, "unknown token")
 	})
 
-	t.Run("concurrent_spends_have_one_winner", func(t *testing.T) {
-		s, userID := setup(t)
-		_, first := create(t, s, userID, base)
-		wins := raceSpend(t, 20, func(i int) (bool, error) {
-			return s.Sessions.SpendRefreshToken(ctx, first.ID, base.Add(time.Second), uuid.New())
-		})
-		assert.Equal(t, 1, wins)
-	})
-
-	t.Run("concurrent_spends_in_transactions_have_one_winner", func(t *testing.T) {
-		// The refresh use case: spend and store the successor in one
-		// transaction.
+	t.Run("a_revoked_sessions_token_does_not_rotate", func(t *testing.T) {
 		s, userID := setup(t)
 		sess, first := create(t, s, userID, base)
+		_, err := s.Sessions.Revoke(ctx, sess.ID, base.Add(time.Second), "logout")
+		require.NoError(t, err)
+		next := newRefreshToken(sess.ID, base.Add(time.Minute), sess.ExpiresAt)
+		won, err := s.Sessions.RotateRefreshToken(ctx, first.ID, next, "", "")
+		require.NoError(t, err)
+		assert.False(t, won)
+		got, err := s.Sessions.RefreshTokenByHash(ctx, first.Hash)
+		require.NoError(t, err)
+		assert.Nil(t, got.UsedAt, "nothing changed")
+		_, err = s.Sessions.RefreshTokenByHash(ctx, next.Hash)
+		assert.ErrorIs(t, err, domain.ErrInvalidToken)
+	})
+
+	t.Run("a_failed_rotation_changes_nothing", func(t *testing.T) {
+		s, userID := setup(t)
+		sess, first := create(t, s, userID, base)
+		dup := newRefreshToken(sess.ID, base.Add(time.Minute), sess.ExpiresAt)
+		_, taken := create(t, s, userID, base)
+		dup.Hash = taken.Hash
+		_, err := s.Sessions.RotateRefreshToken(ctx, first.ID, dup, "192.0.2.1", "x")
+		assert.ErrorIs(t, err, domain.ErrConflict, "hashes are unique")
+		got, err := s.Sessions.RefreshTokenByHash(ctx, first.Hash)
+		require.NoError(t, err)
+		assert.Nil(t, got.UsedAt, "the spend is undone with the insert")
+		stored, err := s.Sessions.ByID(ctx, sess.ID)
+		require.NoError(t, err)
+		assert.Equal(t, sess, stored, "and so is the touch")
+	})
+
+	t.Run("concurrent_rotations_have_one_winner", func(t *testing.T) {
+		s, userID := setup(t)
+		sess, first := create(t, s, userID, base)
+		successors := make([]domain.RefreshToken, 20)
 		wins := raceSpend(t, 20, func(i int) (bool, error) {
-			var won bool
-			err := s.Tx.WithinTx(ctx, func(ctx context.Context) error {
-				next := newRefreshToken(sess.ID, base.Add(time.Second), sess.ExpiresAt)
-				ok, err := s.Sessions.SpendRefreshToken(ctx, first.ID, base.Add(time.Second), next.ID)
-				if err != nil || !ok {
-					return err
-				}
-				won = true
-				return s.Sessions.AddRefreshToken(ctx, next)
-			})
-			return won && err == nil, err
+			successors[i] = newRefreshToken(sess.ID, base.Add(time.Second), sess.ExpiresAt)
+			return s.Sessions.RotateRefreshToken(ctx, first.ID, successors[i], "", "")
 		})
 		assert.Equal(t, 1, wins)
 		got, err := s.Sessions.RefreshTokenByHash(ctx, first.Hash)
 		require.NoError(t, err)
 		require.NotNil(t, got.ReplacedBy)
-		_, err = s.Sessions.RefreshTokenByHash(ctx, hashOf(*got.ReplacedBy))
-		assert.NoError(t, err, "the winner's successor is stored")
+		stored := 0
+		for _, next := range successors {
+			if _, err := s.Sessions.RefreshTokenByHash(ctx, next.Hash); err == nil {
+				stored++
+				assert.Equal(t, *got.ReplacedBy, next.ID, "the stored successor is the winner's")
+			}
+		}
+		assert.Equal(t, 1, stored, "only the winner's successor is stored")
+	})
+
+	t.Run("concurrent_rotations_in_transactions_have_one_winner", func(t *testing.T) {
+		s, userID := setup(t)
+		sess, first := create(t, s, userID, base)
+		wins := raceSpend(t, 20, func(i int) (bool, error) {
+			var won bool
+			err := s.Tx.WithinTx(ctx, func(ctx context.Context) error {
+				var err error
+				won, err = s.Sessions.RotateRefreshToken(ctx, first.ID, newRefreshToken(sess.ID, base.Add(time.Second), sess.ExpiresAt), "", "")
+				return err
+			})
+			return won && err == nil, err
+		})
+		assert.Equal(t, 1, wins)
+	})
+
+	t.Run("a_rotation_races_a_revocation", func(t *testing.T) {
+		// Whatever the order, a revoked session never ends up with an
+		// unspent successor that was added after the revocation committed.
+		s, userID := setup(t)
+		for range 10 {
+			sess, first := create(t, s, userID, base)
+			next := newRefreshToken(sess.ID, base.Add(time.Second), sess.ExpiresAt)
+			var wg sync.WaitGroup
+			var won bool
+			var rotErr, revErr error
+			wg.Add(2)
+			go func() {
+				defer wg.Done()
+				time.Sleep(time.Duration(rand.IntN(500)) * time.Microsecond)
+				won, rotErr = s.Sessions.RotateRefreshToken(ctx, first.ID, next, "", "")
+			}()
+			go func() {
+				defer wg.Done()
+				time.Sleep(time.Duration(rand.IntN(500)) * time.Microsecond)
+				_, revErr = s.Sessions.Revoke(ctx, sess.ID, base.Add(time.Second), "logout")
+			}()
+			wg.Wait()
+			require.NoError(t, rotErr)
+			require.NoError(t, revErr)
+			_, err := s.Sessions.RefreshTokenByHash(ctx, next.Hash)
+			assert.Equal(t, won, err == nil, "the successor exists exactly when the rotation won")
+			stored, err := s.Sessions.ByID(ctx, sess.ID)
+			require.NoError(t, err)
+			assert.NotNil(t, stored.RevokedAt, "the revocation always holds")
+		}
 	})
 
 	t.Run("rolled_back_create_leaves_nothing", func(t *testing.T) {
@@ -387,7 +480,7 @@ func RunSessionRepository(t *testing.T, newStore func(t *testing.T) SessionStore
 		assert.False(t, ok, "unknown token")
 
 		next := newRefreshToken(sess.ID, base.Add(time.Minute), sess.ExpiresAt)
-		spent, err := s.Sessions.SpendRefreshToken(ctx, tok.ID, base.Add(time.Minute), next.ID)
+		spent, err := s.Sessions.RotateRefreshToken(ctx, tok.ID, next, "", "")
 		require.NoError(t, err)
 		require.True(t, spent)
 		ok, err = s.Sessions.ExtendRefreshToken(ctx, tok.ID, later.Add(time.Hour))
