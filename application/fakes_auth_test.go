@@ -18,12 +18,15 @@ type authHasher struct {
 	verified  []string
 	rehash    bool
 	verifyErr error
+	admitErr  error
 	// afterVerify, when set, runs after a check, outside the lock: a
 	// concurrent request committing while the login hashes.
 	afterVerify func()
 }
 
 func (h *authHasher) Hash(_ context.Context, p string) (string, error) { return "h:" + p, nil }
+
+func (h *authHasher) Admit() (func(), error) { return func() {}, h.admitErr }
 
 func (h *authHasher) CurrentPrefix() string { return "h:" }
 

@@ -77,15 +77,7 @@ type LoginInput struct {
 // locked account given its right password) returns a domain.LoginLocked
 // error; a full hash pool domain.ErrHashingOverloaded.
 func (l *Login) Login(ctx context.Context, in LoginInput) (TokenPair, error) {
-	pair, err := l.login(ctx, in)
-	if errors.Is(err, domain.ErrConcurrentChange) {
-		// The account changed while its credentials were checked: judge
-		// the login again against the account as it is now.
-		pair, err = l.login(ctx, in)
-		if errors.Is(err, domain.ErrConcurrentChange) {
-			err = domain.Unavailable("concurrent_change", "the account changed while signing in; retry", time.Second)
-		}
-	}
+	pair, err := l.admitted(ctx, in)
 	switch {
 	case err == nil:
 		l.metrics.Login(loginSuccess)
@@ -97,6 +89,28 @@ func (l *Login) Login(ctx context.Context, in LoginInput) (TokenPair, error) {
 		l.metrics.Login(loginOverloaded)
 	case domain.KindOf(err) == domain.KindUnauthorized || domain.KindOf(err) == domain.KindForbidden:
 		l.metrics.Login(loginFailure)
+	}
+	return pair, err
+}
+
+// admitted runs the login if the hash pool admits it. A login shed in a
+// storm costs no lookup, reservation or audit write: those of doomed
+// logins took the CPU the hashes needed. Nothing about the account is
+// known yet, so shedding tells nothing about it.
+func (l *Login) admitted(ctx context.Context, in LoginInput) (TokenPair, error) {
+	release, err := l.creds.hasher.Admit()
+	if err != nil {
+		return TokenPair{}, err
+	}
+	defer release()
+	pair, err := l.login(ctx, in)
+	if errors.Is(err, domain.ErrConcurrentChange) {
+		// The account changed while its credentials were checked: judge
+		// the login again against the account as it is now.
+		pair, err = l.login(ctx, in)
+		if errors.Is(err, domain.ErrConcurrentChange) {
+			err = domain.Unavailable("concurrent_change", "the account changed while signing in; retry", time.Second)
+		}
 	}
 	return pair, err
 }

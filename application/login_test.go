@@ -137,6 +137,17 @@ func TestLoginWithFullHashPoolDoesNotCountAsFailure(t *testing.T) {
 	assert.Equal(t, []string{"reserve", "release"}, f.throttle.calls)
 }
 
+func TestLoginShedByTheHashPoolTouchesNothing(t *testing.T) {
+	f := newAuthFixture(t, application.SessionConfig{})
+	f.hasher.admitErr = domain.ErrHashingOverloaded
+	before := f.actions()
+	_, err := f.login.Login(context.Background(), application.LoginInput{Login: "ada", Password: "right password"})
+	require.ErrorIs(t, err, domain.ErrHashingOverloaded)
+	assert.Empty(t, f.throttle.calls, "no reservation")
+	assert.Empty(t, f.hasher.verified, "no check")
+	assert.Equal(t, before, f.actions(), "nothing to audit: the account was not even looked up")
+}
+
 func TestLoginRehashesWhenAsked(t *testing.T) {
 	f := newAuthFixture(t, application.SessionConfig{})
 	f.hasher.rehash = true

@@ -138,6 +138,8 @@ func (h *fakeHasher) Verify(context.Context, string, string) (bool, bool, error)
 	return false, false, errors.New("not used by registration")
 }
 
+func (h *fakeHasher) Admit() (func(), error) { return func() {}, nil }
+
 func (h *fakeHasher) CurrentPrefix() string { return "$fake$v=1$" }
 
 func (h *fakeHasher) calls() int {

@@ -38,7 +38,7 @@ func NewApp(c Config, log *zap.Logger, policy MigrationPolicy, extra ...fx.Optio
 
 // ServerApp is NewApp with the HTTP server.
 func ServerApp(c Config, log *zap.Logger, policy MigrationPolicy, extra ...fx.Option) *fx.App {
-	server := []fx.Option{HTTPModule, MailWorkerModule, AuditRetentionModule, ServerJobsModule, PprofModule}
+	server := []fx.Option{HTTPModule, MailWorkerModule, AuditRetentionModule, ServerJobsModule, PprofModule, GCModule}
 	if c.LegacyAPI {
 		server = append(server, LegacyModule)
 	}

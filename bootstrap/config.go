@@ -133,7 +133,7 @@ type Config struct {
 	Argon2Parallelism uint8         `env:"ARGON2_PARALLELISM" envDefault:"1"`
 	HashConcurrency   int           `env:"HASH_CONCURRENCY" envDefault:"0"`
 	HashQueueSize     int           `env:"HASH_QUEUE_SIZE" envDefault:"64"`
-	HashQueueTimeout  time.Duration `env:"HASH_QUEUE_TIMEOUT" envDefault:"2s"`
+	HashQueueTimeout  time.Duration `env:"HASH_QUEUE_TIMEOUT" envDefault:"500ms"`
 
 	// AuthzCacheSize bounds the (user, organization) access facts kept in
 	// memory for /authorize; 0 turns the cache off. AuthzCacheTTL bounds

@@ -20,6 +20,12 @@ type PasswordHasher interface {
 	// parameters shares. A stored hash without it was made by another
 	// system or with other parameters, and costs another time to check.
 	CurrentPrefix() string
+	// Admit takes a place for a request that will ask for a hash after
+	// some work of its own (a login: lookups, throttle reservations), or
+	// returns domain.ErrHashingOverloaded when the requests admitted
+	// already would keep it waiting past the pool's timeout: a storm is
+	// shed before it does that work. release gives the place back.
+	Admit() (release func(), err error)
 }
 
 // Clock tells the time; tests control it.

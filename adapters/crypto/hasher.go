@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -41,13 +42,22 @@ type HasherStats struct {
 
 // Hasher hashes passwords with argon2id. At most Concurrency hashes run at
 // once; a login storm queues briefly and is then refused with
-// domain.ErrHashingOverloaded rather than exhausting memory.
+// domain.ErrHashingOverloaded rather than exhausting memory. A caller is
+// refused at once, rather than after QueueTimeout, when the hashes ahead
+// of it would take longer than that at the pace the pool keeps: under
+// overload the answer is a quick 503, never a queue that holds clients
+// for seconds.
 type Hasher struct {
 	params  *argon2id.Params
 	slots   chan struct{}
 	cfg     HasherConfig
 	queued  atomic.Int64
 	running atomic.Int64
+	// held is a moving average of how long a hash holds its slot, in
+	// nanoseconds; 0 until the first hash.
+	held atomic.Int64
+	// admitted counts the requests Admit let through and not yet released.
+	admitted atomic.Int64
 
 	rejected  atomic.Uint64
 	waits     atomic.Uint64
@@ -123,14 +133,20 @@ func (h *Hasher) Stats() HasherStats {
 }
 
 func (h *Hasher) acquire(ctx context.Context) (func(), error) {
-	release := func() { h.running.Add(-1); <-h.slots }
+	var since time.Time
+	release := func() {
+		h.observe(time.Since(since))
+		h.running.Add(-1)
+		<-h.slots
+	}
 	select {
 	case h.slots <- struct{}{}:
 		h.running.Add(1)
+		since = time.Now()
 		return release, nil
 	default:
 	}
-	if h.queued.Add(1) > int64(h.cfg.MaxQueue) {
+	if pos := h.queued.Add(1); pos > int64(h.cfg.MaxQueue) || h.expectedWait(pos) > h.cfg.QueueTimeout {
 		h.queued.Add(-1)
 		h.rejected.Add(1)
 		return nil, domain.ErrHashingOverloaded
@@ -144,6 +160,7 @@ func (h *Hasher) acquire(ctx context.Context) (func(), error) {
 		h.running.Add(1)
 		h.waits.Add(1)
 		h.waitNanos.Add(uint64(time.Since(start)))
+		since = time.Now()
 		return release, nil
 	case <-timer.C:
 		h.rejected.Add(1)
@@ -151,4 +168,42 @@ func (h *Hasher) acquire(ctx context.Context) (func(), error) {
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+}
+
+// Admit implements ports.PasswordHasher. Every admitted request counts
+// until released, so a burst is judged by everything it will ask of the
+// pool, not only by the hashes already queued: the requests beyond the
+// slots are the queue to come, and one whose turn would come after
+// QueueTimeout, or beyond the queue's size, is refused.
+func (h *Hasher) Admit() (func(), error) {
+	n := h.admitted.Add(1)
+	if waiting := n - int64(h.cfg.Concurrency); waiting > 0 &&
+		(waiting > int64(h.cfg.MaxQueue) || h.expectedWait(waiting) > h.cfg.QueueTimeout) {
+		h.admitted.Add(-1)
+		h.rejected.Add(1)
+		return nil, domain.ErrHashingOverloaded
+	}
+	var once sync.Once
+	return func() { once.Do(func() { h.admitted.Add(-1) }) }, nil
+}
+
+// observe folds one hash's slot time into the moving average (weight 1/8).
+func (h *Hasher) observe(d time.Duration) {
+	for {
+		old := h.held.Load()
+		next := int64(d)
+		if old != 0 {
+			next = old + (int64(d)-old)/8
+		}
+		if h.held.CompareAndSwap(old, next) {
+			return
+		}
+	}
+}
+
+// expectedWait is how long the caller at position pos of the queue will
+// wait for a slot: pos hashes of average length shared by the slots. It
+// is 0 before any hash was measured.
+func (h *Hasher) expectedWait(pos int64) time.Duration {
+	return time.Duration(pos * h.held.Load() / int64(h.cfg.Concurrency))
 }

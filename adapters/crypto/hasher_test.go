@@ -104,3 +104,100 @@ func TestHasherCurrentPrefixStartsEveryNewHashOnly(t *testing.T) {
 	assert.False(t, strings.HasPrefix(enc, other.CurrentPrefix()), "other parameters, other prefix")
 	assert.False(t, strings.HasPrefix("pbkdf2:sha256:600000$salt$ab", h.CurrentPrefix()))
 }
+
+// A caller whose turn would come after the queue timeout, at the pace the
+// pool has kept, is refused at once instead of waiting to be refused.
+func TestHasherRefusesAtOnceWhatItCouldNotServeInTime(t *testing.T) {
+	cfg := testConfig()
+	cfg.Concurrency, cfg.MaxQueue = 1, 64
+	cfg.MemoryKiB, cfg.Iterations = 64*1024, 8 // tens of milliseconds per hash
+	h, err := crypto.NewHasher(cfg)
+	require.NoError(t, err)
+	ctx := context.Background()
+	started := time.Now()
+	_, err = h.Hash(ctx, "correct horse battery staple") // measures the pace
+	require.NoError(t, err)
+	pace := time.Since(started)
+
+	cfg.QueueTimeout = pace * 3 / 2 // room for about one hash ahead
+	h, err = crypto.NewHasher(cfg)
+	require.NoError(t, err)
+	_, err = h.Hash(ctx, "correct horse battery staple")
+	require.NoError(t, err)
+
+	const n = 6
+	var wg sync.WaitGroup
+	errs, took := make([]error, n), make([]time.Duration, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t0 := time.Now()
+			_, errs[i] = h.Hash(ctx, "correct horse battery staple")
+			took[i] = time.Since(t0)
+		}()
+		time.Sleep(time.Millisecond) // arrive in order
+	}
+	wg.Wait()
+	refused := 0
+	for i, err := range errs {
+		if err != nil {
+			require.ErrorIs(t, err, domain.ErrHashingOverloaded)
+			refused++
+			assert.Less(t, took[i], pace/2, "a refusal is immediate, not a timeout")
+		}
+	}
+	assert.GreaterOrEqual(t, refused, 3, "six callers cannot all be served within one and a half hashes")
+	assert.Less(t, refused, n, "the first callers are served")
+}
+
+func TestHasherAdmitsWhatItCouldServeInTime(t *testing.T) {
+	cfg := testConfig()
+	cfg.Concurrency, cfg.MaxQueue, cfg.QueueTimeout = 1, 2, time.Second
+	h, err := crypto.NewHasher(cfg)
+	require.NoError(t, err)
+	var releases []func()
+	for range 3 { // one slot and a queue of two
+		release, err := h.Admit()
+		require.NoError(t, err)
+		releases = append(releases, release)
+	}
+	_, err = h.Admit()
+	assert.ErrorIs(t, err, domain.ErrHashingOverloaded, "a fourth request would wait beyond the queue")
+	releases[0]()
+	releases[0]() // releasing twice gives back one place
+	release, err := h.Admit()
+	require.NoError(t, err, "a released place is free again")
+	release()
+	_, err = h.Admit()
+	require.NoError(t, err)
+	_, err = h.Admit()
+	assert.ErrorIs(t, err, domain.ErrHashingOverloaded)
+}
+
+// Admission follows the pace: with hashes measured, the requests admitted
+// beyond the slots may wait at most the queue timeout.
+func TestHasherAdmitsByThePaceOfThePool(t *testing.T) {
+	cfg := testConfig()
+	cfg.Concurrency, cfg.MaxQueue = 1, 1000
+	cfg.MemoryKiB, cfg.Iterations = 64*1024, 4
+	h, err := crypto.NewHasher(cfg)
+	require.NoError(t, err)
+	started := time.Now()
+	_, err = h.Hash(context.Background(), "correct horse battery staple")
+	require.NoError(t, err)
+	pace := time.Since(started)
+
+	cfg.QueueTimeout = 3*pace + pace/2
+	h, err = crypto.NewHasher(cfg)
+	require.NoError(t, err)
+	_, err = h.Hash(context.Background(), "correct horse battery staple")
+	require.NoError(t, err)
+	admitted := 0
+	for range 20 {
+		if _, err := h.Admit(); err == nil {
+			admitted++
+		}
+	}
+	assert.InDelta(t, 4, admitted, 1, "one slot and about three and a half hashes of waiting")
+}

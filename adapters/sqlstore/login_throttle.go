@@ -47,6 +47,13 @@ func NewLoginThrottle(db *DB, p ports.ThrottlePolicy) *LoginThrottle {
 // Reserve implements ports.LoginThrottle.
 func (l *LoginThrottle) Reserve(ctx context.Context, key string, now time.Time) (bool, time.Duration, error) {
 	now = now.UTC()
+	if l.calls.Add(1)%throttlePruneEvery == 0 {
+		// Best effort: the next prune retries.
+		_ = l.prune(ctx, now)
+	}
+	if fresh, err := l.reserveFresh(ctx, key, now); err != nil || fresh {
+		return fresh, 0, err
+	}
 	var ok bool
 	var retry time.Duration
 	err := l.update(ctx, key, now, func(r *loginAttemptRow) {
@@ -69,12 +76,39 @@ func (l *LoginThrottle) Reserve(ctx context.Context, key string, now time.Time) 
 	if err != nil {
 		return false, 0, dbError("reserve login attempt", err)
 	}
-	if l.calls.Add(1)%throttlePruneEvery == 0 {
-		// Best effort: the reservation is made, and the next prune retries.
-		_ = l.prune(ctx, now)
-	}
 	return ok, retry, nil
 }
+
+// reserveFresh is Reserve for a key without a row, the common case (a
+// success deletes the key's row): one insert of the row a reservation
+// makes, in one statement and one commit instead of a transaction of
+// three. It reports false, having written nothing, when the key has a
+// row.
+func (l *LoginThrottle) reserveFresh(ctx context.Context, key string, now time.Time) (bool, error) {
+	var inserted []string
+	var err error
+	if l.db.Dialect == Postgres {
+		var rows *sql.Rows
+		if rows, err = l.db.query(ctx, reserveFresh, key, now); err == nil {
+			defer rows.Close()
+			for rows.Next() {
+				inserted = append(inserted, key)
+			}
+			err = rows.Err()
+		}
+	} else {
+		row := &loginAttemptRow{Identifier: key, Failures: 1, WindowStartedAt: now}
+		_, err = l.db.NewInsert().Model(row).On("CONFLICT (identifier) DO NOTHING").Returning("identifier").Exec(ctx, &inserted)
+	}
+	if err != nil {
+		return false, dbError("reserve login attempt", err)
+	}
+	return len(inserted) == 1, nil
+}
+
+// reserveFresh is a first reservation on Postgres; see reserveFresh.
+var reserveFresh = prepare(`INSERT INTO login_attempts (identifier, failures, window_started_at) VALUES (?, 1, ?)
+	ON CONFLICT (identifier) DO NOTHING RETURNING identifier`)
 
 // Release implements ports.LoginThrottle.
 func (l *LoginThrottle) Release(ctx context.Context, key string) error {
