@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -45,6 +46,42 @@ func call(ctx context.Context, method, url, token string, body []byte) (int, []b
 	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
 	return res.StatusCode, b, err
+}
+
+// linesOp sends a random one of lines (wrk's request templates, so both
+// generators ask the same) and expects a 200 whose body contains want. It
+// allocates little per request: the bodies are made once and the answer
+// is read into a buffer of the worker's.
+func linesOp(base string, lines []wrkLine, want []byte) op {
+	bufs := sync.Pool{New: func() any { return new(bytes.Buffer) }}
+	return func(ctx context.Context, _ int, rng *rand.Rand) (int, bool) {
+		l := lines[rng.IntN(len(lines))]
+		method := http.MethodGet
+		var body io.Reader
+		if l.body != "" {
+			method, body = http.MethodPost, strings.NewReader(l.body)
+		}
+		req, err := http.NewRequestWithContext(ctx, method, base+l.kind, body)
+		if err != nil {
+			return 0, false
+		}
+		if l.body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		req.Header.Set("Authorization", "Bearer "+l.token)
+		res, err := client.Do(req)
+		if err != nil {
+			return 0, false
+		}
+		defer res.Body.Close()
+		buf := bufs.Get().(*bytes.Buffer)
+		defer bufs.Put(buf)
+		buf.Reset()
+		if _, err := buf.ReadFrom(res.Body); err != nil {
+			return res.StatusCode, false
+		}
+		return res.StatusCode, res.StatusCode == http.StatusOK && bytes.Contains(buf.Bytes(), want)
+	}
 }
 
 // op is one request of a scenario: it reports the status it got and

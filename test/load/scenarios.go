@@ -42,16 +42,6 @@ func (p *sessions) all() []*session {
 	return slices.Clone(p.items)
 }
 
-// pick returns a random session without removing it.
-func (p *sessions) pick(rng *rand.Rand) *session {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if len(p.items) == 0 {
-		return nil
-	}
-	return p.items[rng.IntN(len(p.items))]
-}
-
 func (p *sessions) len() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -86,21 +76,6 @@ func (b *bench) login(ctx context.Context, _ int, rng *rand.Rand) (int, bool) {
 	}
 	b.pool.add(&session{user: i, access: t.AccessToken, refresh: t.RefreshToken})
 	return status, true
-}
-
-func (b *bench) authorize(ctx context.Context, _ int, rng *rand.Rand) (int, bool) {
-	s := b.pool.pick(rng)
-	if s == nil {
-		return 0, false
-	}
-	status, resp, err := call(ctx, http.MethodPost, b.base+"/api/v1/authorize", s.access, []byte(b.authorizeBody(s, rng)))
-	if err != nil || status != http.StatusOK {
-		return status, false
-	}
-	var a struct {
-		Allowed bool `json:"allowed"`
-	}
-	return status, json.Unmarshal(resp, &a) == nil && a.Allowed
 }
 
 // absorb keeps what a wrk run handed back: the token pairs of logins
