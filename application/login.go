@@ -163,13 +163,27 @@ func (l *Login) login(ctx context.Context, in LoginInput) (TokenPair, error) {
 			return TokenPair{}, err
 		}
 	}
-	if err := at.Succeed(ctx); err != nil {
-		return TokenPair{}, err
-	}
 	if l.requireVerified && !user.EmailVerified() {
-		return TokenPair{}, domain.ErrEmailNotVerified
+		// The password was right: the failures are forgotten all the same.
+		return TokenPair{}, errors.Join(domain.ErrEmailNotVerified, at.Succeed(ctx))
 	}
-	return l.sessions.Start(ctx, user, at.Rehash(ctx, in.Password))
+	rehash := at.Rehash(ctx, in.Password)
+	// The counters are forgotten in the session's transaction where the
+	// throttle lives in the same store: one commit instead of three, and a
+	// session that fails to start leaves the reservation to release.
+	var pair TokenPair
+	err = l.sessions.tx.WithinTx(ctx, func(ctx context.Context) error {
+		if err := at.Succeed(ctx); err != nil {
+			return err
+		}
+		var err error
+		pair, err = l.sessions.Start(ctx, user, rehash)
+		return err
+	})
+	if err != nil {
+		return TokenPair{}, errors.Join(err, at.Release(ctx))
+	}
+	return pair, nil
 }
 
 // secondFactor checks the code of an account with MFA on. A missing code

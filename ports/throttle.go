@@ -23,7 +23,9 @@ type LoginThrottle interface {
 	// locked=true (once, for the failure that locked it).
 	Fail(ctx context.Context, key string, now time.Time) (locked bool, err error)
 	// Reset forgets key's failures and lock, after a successful login or
-	// an administrator's unlock.
+	// an administrator's unlock. A store that can joins the transaction in
+	// ctx (forgetting is part of the success it records); Reserve, Release
+	// and Fail never do: their decisions stand whatever the caller does.
 	Reset(ctx context.Context, key string) error
 }
 

@@ -33,9 +33,11 @@ type HasherConfig struct {
 type HasherStats struct {
 	Running int64
 	Queued  int64
-	// Rejected counts refusals (queue full or waited too long); Waits and
-	// WaitNanos count the callers that queued and their total wait.
+	// Rejected counts refusals (queue full or waited too long), Shed
+	// those of them refused at once, without waiting; Waits and WaitNanos
+	// count the callers that queued and their total wait.
 	Rejected  uint64
+	Shed      uint64
 	Waits     uint64
 	WaitNanos uint64
 }
@@ -60,6 +62,7 @@ type Hasher struct {
 	admitted atomic.Int64
 
 	rejected  atomic.Uint64
+	shed      atomic.Uint64
 	waits     atomic.Uint64
 	waitNanos atomic.Uint64
 }
@@ -129,7 +132,7 @@ func (h *Hasher) CurrentPrefix() string {
 // Stats returns the pool's current load.
 func (h *Hasher) Stats() HasherStats {
 	return HasherStats{Running: h.running.Load(), Queued: h.queued.Load(),
-		Rejected: h.rejected.Load(), Waits: h.waits.Load(), WaitNanos: h.waitNanos.Load()}
+		Rejected: h.rejected.Load(), Shed: h.shed.Load(), Waits: h.waits.Load(), WaitNanos: h.waitNanos.Load()}
 }
 
 func (h *Hasher) acquire(ctx context.Context) (func(), error) {
@@ -149,6 +152,7 @@ func (h *Hasher) acquire(ctx context.Context) (func(), error) {
 	if pos := h.queued.Add(1); pos > int64(h.cfg.MaxQueue) || h.expectedWait(pos) > h.cfg.QueueTimeout {
 		h.queued.Add(-1)
 		h.rejected.Add(1)
+		h.shed.Add(1)
 		return nil, domain.ErrHashingOverloaded
 	}
 	defer h.queued.Add(-1)
@@ -181,6 +185,7 @@ func (h *Hasher) Admit() (func(), error) {
 		(waiting > int64(h.cfg.MaxQueue) || h.expectedWait(waiting) > h.cfg.QueueTimeout) {
 		h.admitted.Add(-1)
 		h.rejected.Add(1)
+		h.shed.Add(1)
 		return nil, domain.ErrHashingOverloaded
 	}
 	var once sync.Once

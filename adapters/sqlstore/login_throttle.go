@@ -27,10 +27,10 @@ type loginAttemptRow struct {
 }
 
 // LoginThrottle is a ports.LoginThrottle on the login_attempts table,
-// shared by every instance on one database. Each operation reads and
-// writes a key's row in a transaction of its own that holds the row's lock,
-// never the caller's: a throttle decision must commit even when the login
-// around it rolls back.
+// shared by every instance on one database. Reserve, Release and Fail read
+// and write a key's row in a transaction of their own that holds the row's
+// lock, never the caller's: a throttle decision must commit even when the
+// login around it rolls back. Reset joins the caller's transaction.
 type LoginThrottle struct {
 	db     *DB
 	policy ports.ThrottlePolicy
@@ -89,7 +89,8 @@ func (l *LoginThrottle) reserveFresh(ctx context.Context, key string, now time.T
 	var err error
 	if l.db.Dialect == Postgres {
 		var rows *sql.Rows
-		if rows, err = l.db.query(ctx, reserveFresh, key, now); err == nil {
+		// Never in the caller's transaction (see LoginThrottle).
+		if rows, err = l.db.query(withoutTx(ctx), reserveFresh, key, now); err == nil {
 			defer rows.Close()
 			for rows.Next() {
 				inserted = append(inserted, key)
@@ -142,9 +143,10 @@ func (l *LoginThrottle) Fail(ctx context.Context, key string, now time.Time) (bo
 	return locked, nil
 }
 
-// Reset implements ports.LoginThrottle.
+// Reset implements ports.LoginThrottle, in the caller's transaction when
+// there is one.
 func (l *LoginThrottle) Reset(ctx context.Context, key string) error {
-	if _, err := l.db.NewDelete().Model((*loginAttemptRow)(nil)).Where("identifier = ?", key).Exec(ctx); err != nil {
+	if _, err := conn(ctx, l.db).NewDelete().Model((*loginAttemptRow)(nil)).Where("identifier = ?", key).Exec(ctx); err != nil {
 		return dbError("reset login attempts", err)
 	}
 	return nil

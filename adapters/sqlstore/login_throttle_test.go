@@ -100,3 +100,46 @@ func TestLoginThrottlePrunesStaleRows(t *testing.T) {
 		})
 	}
 }
+
+// A success's reset commits or rolls back with the caller's transaction;
+// a reservation made inside one stands whatever the caller does.
+func TestLoginThrottleResetJoinsTheCallersTransactionAndReserveDoesNot(t *testing.T) {
+	for name, url := range stores() {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			db := openMigrated(t, url(t))
+			th := sqlstore.NewLoginThrottle(db, ports.ThrottlePolicy{MaxFailures: 2, Window: time.Minute, Lockout: time.Hour})
+			txm := sqlstore.NewTxManager(db)
+			now := time.Now()
+			keys := func() []string {
+				var left []string
+				require.NoError(t, db.NewSelect().Table("login_attempts").Column("identifier").OrderExpr("identifier").Scan(ctx, &left))
+				return left
+			}
+
+			ok, _, err := th.Reserve(ctx, "kept", now)
+			require.NoError(t, err)
+			require.True(t, ok)
+			err = txm.WithinTx(ctx, func(ctx context.Context) error {
+				require.NoError(t, th.Reset(ctx, "kept"))
+				return assert.AnError
+			})
+			require.ErrorIs(t, err, assert.AnError)
+			assert.Equal(t, []string{"kept"}, keys(), "the reset rolled back with the transaction")
+
+			if name == "postgres" { // SQLite's single writer: the inner write would wait on the outer one
+				err = txm.WithinTx(ctx, func(ctx context.Context) error {
+					ok, _, err := th.Reserve(ctx, "reserved", now)
+					require.NoError(t, err)
+					require.True(t, ok)
+					return assert.AnError
+				})
+				require.ErrorIs(t, err, assert.AnError)
+				assert.Equal(t, []string{"kept", "reserved"}, keys(), "the reservation stands")
+			}
+
+			require.NoError(t, txm.WithinTx(ctx, func(ctx context.Context) error { return th.Reset(ctx, "kept") }))
+			assert.NotContains(t, keys(), "kept")
+		})
+	}
+}

@@ -39,6 +39,10 @@ func (m *TxManager) WithinTx(ctx context.Context, fn func(ctx context.Context) e
 	return dbError("transaction", err)
 }
 
+// withoutTx hides the transaction in ctx from conn and query: for writes
+// that must commit on their own.
+func withoutTx(ctx context.Context) context.Context { return context.WithValue(ctx, txKey{}, nil) }
+
 // conn returns the transaction in ctx, or the pool.
 func conn(ctx context.Context, db *DB) bun.IDB {
 	if tx, ok := ctx.Value(txKey{}).(bun.Tx); ok {

@@ -163,7 +163,9 @@ func TestLoginLockout(t *testing.T) {
 				counts[st]++
 			}
 			assert.Equal(t, 5, counts[http.StatusUnauthorized], "only the threshold reaches a password check: %v", counts)
-			assert.Equal(t, 45, counts[http.StatusTooManyRequests], "%v", counts)
+			// The rest are locked out (429), or shed by the hash pool (503)
+			// when fifty at once would wait on it longer than its timeout.
+			assert.Equal(t, 45, counts[http.StatusTooManyRequests]+counts[http.StatusServiceUnavailable], "%v", counts)
 
 			var checked int
 			require.NoError(t, s.db.NewRaw("SELECT count(*) FROM audit_events WHERE action = ? AND actor_id = ?",
