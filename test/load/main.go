@@ -435,20 +435,26 @@ func toRow(name, generator string, m measured, u usage) row {
 		MachineCPU: u.machine, PeakRSSMiB: float64(u.peakRSS) / (1 << 20)}
 }
 
+// verdict is the row's ceiling, its ratio to it and its target with ✓ or
+// ✗, as printed.
+func (r row) verdict() (ceil, ratio, target string) {
+	if r.CeilingRPS > 0 {
+		ceil, ratio = fmt.Sprintf("%s %.0f", r.Ceiling, r.CeilingRPS), fmt.Sprintf("%.0f%%", 100*r.Ratio)
+	}
+	target = r.Target
+	if r.Met != nil {
+		target += map[bool]string{true: " ✓", false: " ✗"}[*r.Met]
+	}
+	return ceil, ratio, target
+}
+
 func printTable(w io.Writer, rep *report) {
 	fmt.Fprintf(w, "\nUMS load benchmark — %s; argon2id %s; ceilings: argon2 %.0f hashes/s, Echo trivial %.0f rps, jwt+db %.0f rps\n\n",
 		rep.Machine["cpu"], rep.Config["argon2"], rep.Ceilings["argon2"], rep.Ceilings["trivial"], rep.Ceilings["jwtdb"])
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight|tabwriter.Debug)
 	fmt.Fprintln(tw, "scenario\t generator\t rps\t p50 ms\t p95 ms\t p99 ms\t errors\t CPU server\t postgres\t generator\t machine\t peak RSS MiB\t ceiling\t ratio\t target\t")
 	for _, r := range rep.Rows {
-		ratio, ceil := "", ""
-		if r.CeilingRPS > 0 {
-			ceil, ratio = fmt.Sprintf("%s %.0f", r.Ceiling, r.CeilingRPS), fmt.Sprintf("%.0f%%", 100*r.Ratio)
-		}
-		target := r.Target
-		if r.Met != nil {
-			target += map[bool]string{true: " ✓", false: " ✗"}[*r.Met]
-		}
+		ceil, ratio, target := r.verdict()
 		fmt.Fprintf(tw, "%s\t %s\t %.0f\t %.1f\t %.1f\t %.1f\t %d\t %.2f\t %.2f\t %.2f\t %.2f\t %.0f\t %s\t %s\t %s\t\n", r.Scenario, r.Generator,
 			r.RPS, r.P50Ms, r.P95Ms, r.P99Ms, r.Errors, r.ServerCPU, r.PostgresCPU, r.GeneratorCPU, r.MachineCPU, r.PeakRSSMiB, ceil, ratio, target)
 	}
@@ -464,14 +470,7 @@ func printMarkdown(w io.Writer, rep *report) {
 		if n := r.Statuses["503"]; n > 0 {
 			errs = fmt.Sprintf("%d × 503", n)
 		}
-		ratio, ceil := "", ""
-		if r.CeilingRPS > 0 {
-			ceil, ratio = fmt.Sprintf("%s %.0f", r.Ceiling, r.CeilingRPS), fmt.Sprintf("%.0f%%", 100*r.Ratio)
-		}
-		target := r.Target
-		if r.Met != nil {
-			target += map[bool]string{true: " ✓", false: " ✗"}[*r.Met]
-		}
+		ceil, ratio, target := r.verdict()
 		fmt.Fprintf(w, "| %s | %s | %.0f | %.1f | %.1f | %.1f | %s | %.2f | %.2f | %.2f | %.2f | %.0f | %s | %s | %s |\n", r.Scenario, r.Generator,
 			r.RPS, r.P50Ms, r.P95Ms, r.P99Ms, errs, r.ServerCPU, r.PostgresCPU, r.GeneratorCPU, r.MachineCPU, r.PeakRSSMiB, ceil, ratio, target)
 	}
