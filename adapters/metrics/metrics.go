@@ -5,6 +5,7 @@
 package metrics
 
 import (
+	"regexp"
 	"runtime"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -77,7 +78,11 @@ func New(version string) *Registry {
 		r.logins.WithLabelValues(o)
 	}
 	r.reg.MustRegister(
-		collectors.NewGoCollector(),
+		// Beside the default set: the heap the last collection found live
+		// (heap in use counts garbage not yet collected, which a server
+		// running at a high GOGC keeps for a while) and the GC settings.
+		collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(collectors.GoRuntimeMetricsRule{
+			Matcher: regexp.MustCompile(`^/gc/(heap/live:bytes|gogc:percent|gomemlimit:bytes)$`)})),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		buildInfo,
 		r.requests, r.duration,

@@ -79,6 +79,9 @@ func TestNewExportsBuildInfoAndRuntime(t *testing.T) {
 	assert.Equal(t, 1.0, gaugeValue(t, f, "ums_build_info",
 		map[string]string{"version": "1.2.3", "goversion": runtime.Version()}))
 	assert.Contains(t, f, "go_goroutines")
+	for _, name := range []string{"go_gc_heap_live_bytes", "go_gc_gogc_percent", "go_gc_gomemlimit_bytes"} {
+		assert.Contains(t, f, name, "the live heap and the GC settings")
+	}
 	if runtime.GOOS == "linux" {
 		assert.Contains(t, f, "process_resident_memory_bytes")
 	}
