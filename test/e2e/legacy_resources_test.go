@@ -170,6 +170,7 @@ func TestLegacyUserLabAndAuthorizeRoutes(t *testing.T) {
 					assert.Equal(t, "CRL", res.JSON(t)["lab"].(map[string]any)["code"], "the code never changes")
 				}
 				assertFamily(t, s.legacy(t, http.MethodPatch, path, alice, map[string]any{"name": "x"}), http.StatusForbidden, "error", "not a system admin")
+				assertFamily(t, s.legacy(t, http.MethodDelete, path, alice, nil), http.StatusForbidden, "error", "deleting needs a system admin too")
 
 				members := s.legacy(t, http.MethodGet, "/labs/1/members", bob, nil)
 				require.Equal(t, http.StatusOK, members.Status, string(members.Body))
