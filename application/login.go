@@ -20,6 +20,9 @@ type LoginDeps struct {
 	IDs         ports.IDGenerator
 	// Metrics counts login outcomes; nil counts nothing.
 	Metrics ports.AuthMetrics
+	// Box seals the tickets of two-step sign-in (password, then second
+	// factor); nil offers none.
+	Box ports.SecretBox
 }
 
 // Login is signing in with a password (and a second factor when the
@@ -33,6 +36,7 @@ type Login struct {
 	clock    ports.Clock
 	ids      ports.IDGenerator
 	metrics  ports.AuthMetrics
+	box      ports.SecretBox
 	// requireVerified refuses sign-in until the address is verified.
 	requireVerified bool
 }
@@ -45,7 +49,7 @@ func NewLogin(d LoginDeps, requireVerifiedEmail bool) *Login {
 		m = noMetrics{}
 	}
 	return &Login{creds: d.Credentials, mfa: d.MFA, sessions: d.Sessions, audit: d.Audit, clock: d.Clock, ids: d.IDs,
-		metrics: m, requireVerified: requireVerifiedEmail}
+		metrics: m, box: d.Box, requireVerified: requireVerifiedEmail}
 }
 
 type noMetrics struct{}
@@ -77,7 +81,12 @@ type LoginInput struct {
 // locked account given its right password) returns a domain.LoginLocked
 // error; a full hash pool domain.ErrHashingOverloaded.
 func (l *Login) Login(ctx context.Context, in LoginInput) (TokenPair, error) {
-	pair, err := l.admitted(ctx, in)
+	pair, _, err := l.admitted(ctx, in)
+	l.count(err)
+	return pair, err
+}
+
+func (l *Login) count(err error) {
 	switch {
 	case err == nil:
 		l.metrics.Login(loginSuccess)
@@ -90,32 +99,41 @@ func (l *Login) Login(ctx context.Context, in LoginInput) (TokenPair, error) {
 	case domain.KindOf(err) == domain.KindUnauthorized || domain.KindOf(err) == domain.KindForbidden:
 		l.metrics.Login(loginFailure)
 	}
-	return pair, err
 }
 
 // admitted runs the login if the hash pool admits it. A login shed in a
 // storm costs no lookup, reservation or audit write: those of doomed
 // logins took the CPU the hashes needed. Nothing about the account is
 // known yet, so shedding tells nothing about it.
-func (l *Login) admitted(ctx context.Context, in LoginInput) (TokenPair, error) {
+// The user is returned only with domain.ErrMFARequired: the password was
+// right and only the second factor is missing.
+func (l *Login) admitted(ctx context.Context, in LoginInput) (TokenPair, *domain.User, error) {
 	release, err := l.creds.hasher.Admit()
 	if err != nil {
-		return TokenPair{}, err
+		return TokenPair{}, nil, err
 	}
 	defer release()
-	pair, err := l.login(ctx, in)
+	pair, user, err := l.login(ctx, in)
 	if errors.Is(err, domain.ErrConcurrentChange) {
 		// The account changed while its credentials were checked: judge
 		// the login again against the account as it is now.
-		pair, err = l.login(ctx, in)
+		pair, user, err = l.login(ctx, in)
 		if errors.Is(err, domain.ErrConcurrentChange) {
 			err = domain.Unavailable("concurrent_change", "the account changed while signing in; retry", time.Second)
 		}
 	}
-	return pair, err
+	return pair, user, err
 }
 
-func (l *Login) login(ctx context.Context, in LoginInput) (TokenPair, error) {
+func (l *Login) login(ctx context.Context, in LoginInput) (TokenPair, *domain.User, error) {
+	pair, user, err := l.loginSteps(ctx, in)
+	if !errors.Is(err, domain.ErrMFARequired) {
+		user = nil
+	}
+	return pair, user, err
+}
+
+func (l *Login) loginSteps(ctx context.Context, in LoginInput) (TokenPair, *domain.User, error) {
 	var fields []domain.FieldError
 	login := strings.TrimSpace(in.Login)
 	if login == "" || len(login) > 320 {
@@ -125,7 +143,7 @@ func (l *Login) login(ctx context.Context, in LoginInput) (TokenPair, error) {
 		fields = append(fields, domain.FieldError{Field: "password", Code: "required", Message: "a password of at most 1024 bytes is required"})
 	}
 	if len(fields) > 0 {
-		return TokenPair{}, domain.Invalid(fields...)
+		return TokenPair{}, nil, domain.Invalid(fields...)
 	}
 
 	user, at, err := l.creds.BeginLogin(ctx, login)
@@ -133,39 +151,39 @@ func (l *Login) login(ctx context.Context, in LoginInput) (TokenPair, error) {
 		if domain.KindOf(err) == domain.KindRateLimited {
 			l.auditFailure(ctx, user, domain.ActionLoginLocked, "locked")
 		}
-		return TokenPair{}, err
+		return TokenPair{}, user, err
 	}
 	ok, err := at.CheckPassword(ctx, in.Password)
 	if err != nil {
-		return TokenPair{}, err
+		return TokenPair{}, user, err
 	}
 	if !ok {
 		locked, err := at.Fail(ctx)
 		if err != nil {
-			return TokenPair{}, err
+			return TokenPair{}, user, err
 		}
 		l.auditFailure(ctx, user, domain.ActionLoginFailed, at.FailureReason())
 		if locked {
 			l.metrics.Lockout()
 			l.auditFailure(ctx, user, domain.ActionLoginLocked, "threshold_reached")
 		}
-		return TokenPair{}, domain.ErrInvalidCredentials
+		return TokenPair{}, user, domain.ErrInvalidCredentials
 	}
 	if wait, locked := user.Locked(l.clock.Now()); locked {
 		// A lock held on the account itself (carried over from the old
 		// service) shows only to the right password: a wrong one was
 		// answered above exactly as for an unknown login.
 		l.auditFailure(ctx, user, domain.ActionLoginLocked, "account_locked")
-		return TokenPair{}, errors.Join(domain.LoginLocked(wait), at.Release(ctx))
+		return TokenPair{}, user, errors.Join(domain.LoginLocked(wait), at.Release(ctx))
 	}
 	if user.MFAEnabled() {
 		if err := l.secondFactor(ctx, user, at, in.MFACode); err != nil {
-			return TokenPair{}, err
+			return TokenPair{}, user, err
 		}
 	}
 	if l.requireVerified && !user.EmailVerified() {
 		// The password was right: the failures are forgotten all the same.
-		return TokenPair{}, errors.Join(domain.ErrEmailNotVerified, at.Succeed(ctx))
+		return TokenPair{}, user, errors.Join(domain.ErrEmailNotVerified, at.Succeed(ctx))
 	}
 	rehash := at.Rehash(ctx, in.Password)
 	// The counters are forgotten in the session's transaction where the
@@ -181,9 +199,9 @@ func (l *Login) login(ctx context.Context, in LoginInput) (TokenPair, error) {
 		return err
 	})
 	if err != nil {
-		return TokenPair{}, errors.Join(err, at.Release(ctx))
+		return TokenPair{}, user, errors.Join(err, at.Release(ctx))
 	}
-	return pair, nil
+	return pair, user, nil
 }
 
 // secondFactor checks the code of an account with MFA on. A missing code

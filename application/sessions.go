@@ -2,6 +2,7 @@ package application
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -187,3 +188,44 @@ func loadPrincipal(ctx context.Context, users ports.UserRepository, p domain.Pri
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// Issue opens a session for a user who signed in elsewhere (on the hosted
+// sign-in page, for an OpenID Connect client): no login is recorded, but
+// the account must still be active. within runs in the session's
+// transaction, to store what belongs to it. It returns the first refresh
+// token of the session.
+func (s *Sessions) Issue(ctx context.Context, userID uuid.UUID, within func(ctx context.Context, sess domain.Session) error) (string, domain.Session, error) {
+	user, err := s.users.ByID(ctx, userID)
+	if err != nil {
+		if errors.Is(err, domain.ErrUserNotFound) {
+			return "", domain.Session{}, domain.ErrInvalidToken
+		}
+		return "", domain.Session{}, err
+	}
+	if !user.IsActive() {
+		return "", domain.Session{}, domain.ErrInvalidToken
+	}
+	now := s.clock.Now()
+	ri := domain.RequestInfoFrom(ctx)
+	sess := domain.Session{
+		ID: s.ids.NewID(), UserID: userID, CreatedAt: now, LastUsedAt: now,
+		ExpiresAt: now.Add(s.cfg.SessionTTL), IP: ri.IP, UserAgent: truncate(ri.UserAgent, 512),
+	}
+	raw, rt, err := s.newRefreshToken(sess, now)
+	if err != nil {
+		return "", domain.Session{}, err
+	}
+	err = s.tx.WithinTx(ctx, func(ctx context.Context) error {
+		if err := s.store.Create(ctx, sess, rt); err != nil {
+			return err
+		}
+		return within(ctx, sess)
+	})
+	if err != nil {
+		return "", domain.Session{}, fmt.Errorf("issue session: %w", err)
+	}
+	return raw, sess, nil
+}
+
+// AccessTTL is how long the access tokens of sessions live.
+func (s *Sessions) AccessTTL() time.Duration { return s.cfg.AccessTTL }

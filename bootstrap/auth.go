@@ -226,8 +226,8 @@ func newMFA(p mfaParams) *application.MFA {
 }
 
 func newLogin(c Config, creds *application.Credentials, mfa *application.MFA, sessions *application.Sessions,
-	audit ports.AuditLog, clock ports.Clock, ids ports.IDGenerator, m ports.AuthMetrics,
+	audit ports.AuditLog, clock ports.Clock, ids ports.IDGenerator, m ports.AuthMetrics, box ports.SecretBox,
 ) *application.Login {
 	return application.NewLogin(application.LoginDeps{Credentials: creds, MFA: mfa, Sessions: sessions, Audit: audit,
-		Clock: clock, IDs: ids, Metrics: m}, c.RequireEmailVerification)
+		Clock: clock, IDs: ids, Metrics: m, Box: box}, c.RequireEmailVerification)
 }

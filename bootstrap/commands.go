@@ -79,3 +79,18 @@ func RotateKeys(ctx context.Context, c Config, log *zap.Logger) (domain.SigningK
 	defer func() { _ = app.Stop(context.Background()) }()
 	return keys.Rotate(ctx)
 }
+
+// WithOAuthClients runs fn with the client registry on a started app (the
+// CLI's `ums clients`).
+func WithOAuthClients(ctx context.Context, c Config, log *zap.Logger, fn func(*application.OAuthClients) error) error {
+	var clients *application.OAuthClients
+	app := NewApp(c, log, MigrationPolicy{Apply: !c.IsProduction()}, fx.Populate(&clients))
+	if err := app.Err(); err != nil {
+		return err
+	}
+	if err := app.Start(ctx); err != nil {
+		return err
+	}
+	defer func() { _ = app.Stop(context.Background()) }()
+	return fn(clients)
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/ums-project/ums/adapters/metrics"
 	"github.com/ums-project/ums/adapters/sqlstore"
 	"github.com/ums-project/ums/adapters/system"
+	"github.com/ums-project/ums/adapters/web"
 	"github.com/ums-project/ums/application"
 	"github.com/ums-project/ums/domain"
 	"github.com/ums-project/ums/ports"
@@ -171,7 +172,9 @@ type httpParams struct {
 	Directory    *application.Directory
 	RateLimiter  ports.RateLimiter
 	Metrics      *metrics.Registry
-	Legacy       *legacyapi.API      `optional:"true"`
+	Legacy       *legacyapi.API `optional:"true"`
+	Pages        *web.Pages     `optional:"true"`
+	OAuthClients *application.OAuthClients
 	Checks       []ports.HealthCheck `group:"health"`
 }
 
@@ -201,7 +204,8 @@ func newHTTPServer(p httpParams) (*httpadapter.Server, error) {
 	}, httpadapter.Services{Registration: p.Registration, Keys: p.Keys,
 		Login: p.Login, Sessions: p.Sessions, MFA: p.MFA, Profiles: p.Profiles, Account: p.Account,
 		Orgs: p.Orgs, Permissions: p.Permissions, Directory: p.Directory, HealthChecks: p.Checks,
-		RateLimiter: p.RateLimiter, Metrics: observability(c, p.Metrics), Legacy: mounted(p.Legacy)}, p.Log)
+		RateLimiter: p.RateLimiter, Metrics: observability(c, p.Metrics), Legacy: mounted(p.Legacy),
+		Pages: pages(p.Pages), OAuthClients: p.OAuthClients}, p.Log)
 	if err != nil {
 		return nil, err
 	}
@@ -215,6 +219,14 @@ func newRegistration(users ports.UserRepository, tx ports.TxManager, hasher port
 	clock ports.Clock, ids ports.IDGenerator, cfg application.PasswordConfig, mailbox *application.Mailbox,
 ) *application.Registration {
 	return application.NewRegistration(users, tx, hasher, audit, clock, ids, cfg, mailbox)
+}
+
+// pages hands the pages to the server as an interface only when built.
+func pages(p *web.Pages) httpadapter.Mounted {
+	if p == nil {
+		return nil
+	}
+	return p
 }
 
 // mounted hands the legacy API to the server as an interface only when it

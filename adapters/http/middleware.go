@@ -140,7 +140,8 @@ func securityHeaders(trusted []*net.IPNet) echo.MiddlewareFunc {
 func noStore() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			if strings.HasPrefix(c.Request().URL.Path, "/api/") {
+			if path := c.Request().URL.Path; strings.HasPrefix(path, "/api/") || strings.HasPrefix(path, "/oauth/") ||
+				(strings.HasPrefix(path, "/ui/") && !strings.HasPrefix(path, "/ui/static/")) {
 				h := c.Response().Header()
 				h.Set(echo.HeaderCacheControl, "no-store")
 				h.Set("Pragma", "no-cache")

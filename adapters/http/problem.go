@@ -63,7 +63,7 @@ func badRequest(code, detail string) error {
 
 // errorHandler renders every error as a problem. It is the only code that
 // writes error bodies.
-func errorHandler(log *zap.Logger, legacy Mounted) echo.HTTPErrorHandler {
+func errorHandler(log *zap.Logger, mounts ...Mounted) echo.HTTPErrorHandler {
 	return func(err error, c echo.Context) {
 		if c.Response().Committed {
 			return
@@ -74,9 +74,11 @@ func errorHandler(log *zap.Logger, legacy Mounted) echo.HTTPErrorHandler {
 			c.Response().WriteHeader(statusClientClosed)
 			return
 		}
-		if legacy != nil && legacy.Owns(c.Request().URL.Path) {
-			legacy.WriteError(c, err)
-			return
+		for _, m := range mounts {
+			if m != nil && m.Owns(c.Request().URL.Path) {
+				m.WriteError(c, err)
+				return
+			}
 		}
 		p, retryAfter := toProblem(err)
 		p.RequestID = requestID(c)

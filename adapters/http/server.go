@@ -79,6 +79,12 @@ type Services struct {
 	// Legacy, when set, is another API served on the same server (the
 	// old service's, under /api/ beside /api/v1).
 	Legacy Mounted
+	// Pages, when set, are the browser pages (/ui/) and the OpenID
+	// Connect provider's endpoints.
+	Pages Mounted
+	// OAuthClients and Consents serve the client registry and users'
+	// consents; nil leaves those routes out.
+	OAuthClients *application.OAuthClients
 }
 
 // Mounted is another API served beside /api/v1 on the same server, behind
@@ -118,7 +124,7 @@ type sideServer struct {
 func NewServer(cfg Config, svc Services, log *zap.Logger) (*Server, error) {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	e.HTTPErrorHandler = errorHandler(log, svc.Legacy)
+	e.HTTPErrorHandler = errorHandler(log, svc.Legacy, svc.Pages)
 	e.IPExtractor = ipExtractor(cfg.TrustedProxies)
 	mw := []echo.MiddlewareFunc{withRequestID(), accessLog(log)}
 	if svc.Metrics.Middleware != nil {
@@ -138,9 +144,13 @@ func NewServer(cfg Config, svc Services, log *zap.Logger) (*Server, error) {
 	h := &healthHandlers{checks: svc.HealthChecks, log: log}
 	e.GET("/healthz", h.healthz)
 	e.GET("/readyz", h.readyz)
-	wk := &wellKnownHandlers{keys: svc.Keys, issuer: cfg.Issuer}
-	e.GET("/.well-known/jwks.json", wk.jwks)
-	e.GET("/.well-known/openid-configuration", wk.openIDConfiguration)
+	if svc.Pages == nil {
+		// Without the provider, the key set and a minimal discovery
+		// document are still published for API token verifiers.
+		wk := &wellKnownHandlers{keys: svc.Keys, issuer: cfg.Issuer}
+		e.GET("/.well-known/jwks.json", wk.jwks)
+		e.GET("/.well-known/openid-configuration", wk.openIDConfiguration)
+	}
 	if err := registerDocs(e); err != nil {
 		return nil, err
 	}
@@ -212,6 +222,12 @@ func NewServer(cfg Config, svc Services, log *zap.Logger) (*Server, error) {
 	api.GET("/me/export", dir.export, bearer)
 	api.DELETE("/me", dir.eraseMe, pending)
 
+	if svc.Pages != nil {
+		if l, ok := svc.Pages.(interface{ UseLoginLimit(echo.MiddlewareFunc) }); ok {
+			l.UseLoginLimit(limitLogin)
+		}
+		svc.Pages.Register(e)
+	}
 	if svc.Legacy != nil {
 		svc.Legacy.Register(e)
 	}
@@ -221,6 +237,18 @@ func NewServer(cfg Config, svc Services, log *zap.Logger) (*Server, error) {
 	api.PATCH("/me", me.patch, bearer)
 	api.GET("/me/sessions", auth.listSessions, bearer)
 	api.DELETE("/me/sessions/:id", auth.revokeSession, bearer)
+
+	if svc.OAuthClients != nil {
+		oc := &oauthHandlers{clients: svc.OAuthClients, bodyLimit: cfg.BodyLimit}
+		api.GET("/oauth/clients", oc.list, bearer)
+		api.POST("/oauth/clients", oc.create, bearer)
+		api.GET("/oauth/clients/:id", oc.get, bearer)
+		api.PATCH("/oauth/clients/:id", oc.update, bearer)
+		api.DELETE("/oauth/clients/:id", oc.delete, bearer)
+		api.POST("/oauth/clients/:id/rotate-secret", oc.rotateSecret, bearer)
+		api.GET("/me/consents", oc.consents, bearer)
+		api.DELETE("/me/consents/:client_id", oc.revokeConsent, bearer)
+	}
 
 	srv := &http.Server{
 		Addr:              cfg.Addr,

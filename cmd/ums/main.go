@@ -27,6 +27,11 @@ Usage:
                                create a system administrator
   ums keys rotate              make a new active token signing key (the old one stays
                                published until its tokens expire)
+  ums clients create --name NAME --redirect-uri URI [--public] [--first-party]
+                     [--grant authorization_code|client_credentials|refresh_token]...
+                               register an OpenID Connect client; prints {client_id, client_secret}
+  ums clients list|rotate-secret ID|delete ID
+                               manage OpenID Connect clients
   ums backup --to FILE         copy the SQLite database to FILE while it runs (Postgres: use pg_dump,
                                see deploy/backup.sh)
   ums healthcheck [--url U]    exit 0 if the local server's /healthz answers 200, else 1
@@ -63,6 +68,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = admin(ctx, args[1:], stdin, stdout)
 	case "keys":
 		err = keys(ctx, args[1:], stdout)
+	case "clients":
+		err = clients(ctx, args[1:], stdout, stderr)
 	case "import":
 		err = importCmd(ctx, args[1:], stdout)
 	case "backup":

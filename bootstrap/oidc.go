@@ -1,0 +1,114 @@
+package bootstrap
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"time"
+
+	"go.uber.org/fx"
+	"go.uber.org/zap"
+
+	"github.com/ums-project/ums/adapters/oidc"
+	"github.com/ums-project/ums/adapters/sqlstore"
+	"github.com/ums-project/ums/adapters/web"
+	"github.com/ums-project/ums/application"
+	"github.com/ums-project/ums/ports"
+)
+
+// OIDCModule provides the OpenID Connect client registry and sign-on use
+// cases (the CLI manages clients with them).
+var OIDCModule = fx.Module("oidc",
+	fx.Provide(
+		fx.Annotate(sqlstore.NewOAuthClientRepository, fx.As(new(ports.OAuthClientRepository))),
+		fx.Annotate(sqlstore.NewAuthRequestRepository, fx.As(new(ports.AuthRequestRepository))),
+		fx.Annotate(sqlstore.NewOAuthGrantRepository, fx.As(new(ports.OAuthGrantRepository))),
+		fx.Annotate(sqlstore.NewConsentRepository, fx.As(new(ports.ConsentRepository))),
+		newOAuthClients,
+		newSignOn,
+	),
+)
+
+type oauthParams struct {
+	fx.In
+	Config   Config
+	Clients  ports.OAuthClientRepository
+	Requests ports.AuthRequestRepository
+	Grants   ports.OAuthGrantRepository
+	Consents ports.ConsentRepository
+	Policy   *application.Policy
+	Sessions *application.Sessions
+	Dir      *application.Directory
+	Box      ports.SecretBox
+	Tx       ports.TxManager
+	Audit    ports.AuditLog
+	Clock    ports.Clock
+	IDs      ports.IDGenerator
+}
+
+func newOAuthClients(p oauthParams) *application.OAuthClients {
+	return application.NewOAuthClients(application.OAuthClientsDeps{Repo: p.Clients, Consents: p.Consents, Policy: p.Policy,
+		Tx: p.Tx, Audit: p.Audit, Clock: p.Clock, IDs: p.IDs, Random: rand.Reader,
+		AllowHTTPRedirects: !p.Config.IsProduction()})
+}
+
+func newSignOn(p oauthParams) *application.SignOn {
+	return application.NewSignOn(application.SignOnDeps{Clients: p.Clients, Requests: p.Requests, Grants: p.Grants,
+		Consents: p.Consents, Sessions: p.Sessions, Directory: p.Dir, Box: p.Box, Audit: p.Audit, Clock: p.Clock, IDs: p.IDs},
+		application.SignOnConfig{})
+}
+
+// PagesModule serves the provider and the hosted pages beside the API,
+// and prunes expired sign-in requests.
+var PagesModule = fx.Module("pages",
+	fx.Provide(newProvider, newPages),
+	fx.Invoke(pruneAuthRequests),
+)
+
+func newProvider(c Config, signOn *application.SignOn, clients *application.OAuthClients, ring *application.KeyRing,
+	keys *application.Keys) (*oidc.Provider, error) {
+	kek, err := keyEncryptionKey(c)
+	if err != nil {
+		return nil, err
+	}
+	// The library's own encryption key is derived from the KEK, so every
+	// instance shares it without one more secret to configure.
+	key := sha256.Sum256(append([]byte("ums oidc provider key\x00"), kek...))
+	return oidc.NewProvider(oidc.Config{Issuer: c.PublicURL, CryptoKey: key, AccessTTL: c.AccessTokenTTL,
+		AllowHTTP: !c.IsProduction(), AllowedOrigins: c.AllowedOrigins}, signOn, clients, ring, keys.PublicKeys)
+}
+
+func newPages(c Config, login *application.Login, signOn *application.SignOn, p *oidc.Provider, log *zap.Logger) (*web.Pages, error) {
+	return web.New(web.Deps{Login: login, SignOn: signOn, Provider: p, Secure: c.IsProduction(), Log: log.Named("web")})
+}
+
+// authRequestPrune is how often expired sign-in requests are deleted.
+const authRequestPrune = 10 * time.Minute
+
+func pruneAuthRequests(lc fx.Lifecycle, signOn *application.SignOn, log *zap.Logger) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	lc.Append(fx.Hook{
+		OnStart: func(context.Context) error {
+			go func() {
+				defer close(done)
+				t := time.NewTicker(authRequestPrune)
+				defer t.Stop()
+				for {
+					select {
+					case <-ctx.Done():
+						return
+					case <-t.C:
+						if n, err := signOn.PruneRequests(ctx); err != nil && ctx.Err() == nil {
+							log.Warn("pruning sign-in requests failed", zap.Error(err))
+						} else if n > 0 {
+							log.Debug("expired sign-in requests pruned", zap.Int("count", n))
+						}
+					}
+				}
+			}()
+			return nil
+		},
+		OnStop: func(context.Context) error { cancel(); <-done; return nil },
+	})
+}
