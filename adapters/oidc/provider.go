@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	jose "github.com/go-jose/go-jose/v4"
 	"github.com/rs/cors"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
@@ -79,6 +80,10 @@ func NewProvider(cfg Config, signOn *application.SignOn, clients *application.OA
 		op.WithCustomRevocationEndpoint(op.NewEndpoint(PathRevoke)),
 		op.WithCustomEndSessionEndpoint(op.NewEndpoint(PathEndSession)),
 		op.WithCustomKeysEndpoint(op.NewEndpoint(PathKeys)),
+		// The provider checks its own tokens (userinfo, introspection,
+		// id_token_hint) with the algorithm it signs with.
+		op.WithAccessTokenVerifierOpts(op.WithSupportedAccessTokenSigningAlgorithms(string(jose.EdDSA))),
+		op.WithIDTokenHintVerifierOpts(op.WithSupportedIDTokenHintSigningAlgorithms(string(jose.EdDSA))),
 		// Browser clients may call the token endpoints only from the
 		// configured origins, and never with cookies.
 		op.WithCORSOptions(&cors.Options{AllowedOrigins: cfg.AllowedOrigins,
@@ -123,5 +128,5 @@ func (p *Provider) RedirectError(w http.ResponseWriter, r *http.Request, req dom
 	default:
 		e = &oidc.Error{ErrorType: oidc.InteractionRequired}
 	}
-	op.AuthRequestError(w, r, authRequest{req}, e.WithDescription(desc), p.op)
+	op.AuthRequestError(w, r, authRequest{req}, e.WithDescription("%s", desc), p.op)
 }

@@ -170,7 +170,7 @@ func tokenError(err error) error {
 		if errors.As(err, &de) {
 			desc = de.Message
 		}
-		return oidc.ErrInvalidGrant().WithDescription(desc)
+		return oidc.ErrInvalidGrant().WithDescription("%s", desc)
 	}
 	return err
 }
