@@ -333,7 +333,7 @@ func TestOIDCRefusesBadRequests(t *testing.T) {
 		base := func() url.Values {
 			return url.Values{"client_id": {clientID}, "response_type": {"code"}, "scope": {"openid"},
 				"redirect_uri": {party.srv.URL + "/callback"}, "state": {"xyz"},
-				"code_challenge": {oauth2.S256ChallengeFromVerifier("verifier-verifier-verifier-verifier-verifier")},
+				"code_challenge":        {oauth2.S256ChallengeFromVerifier("verifier-verifier-verifier-verifier-verifier")},
 				"code_challenge_method": {"S256"}}
 		}
 		t.Run("a redirect URI that is not registered exactly is never redirected to", func(t *testing.T) {
