@@ -4,10 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"log/slog"
 	"time"
 
 	"go.uber.org/fx"
 	"go.uber.org/zap"
+	"go.uber.org/zap/exp/zapslog"
 
 	"github.com/ums-project/ums/adapters/oidc"
 	"github.com/ums-project/ums/adapters/sqlstore"
@@ -66,7 +68,10 @@ var PagesModule = fx.Module("pages",
 )
 
 func newProvider(c Config, signOn *application.SignOn, clients *application.OAuthClients, ring *application.KeyRing,
-	keys *application.Keys) (*oidc.Provider, error) {
+	keys *application.Keys, log *zap.Logger) (*oidc.Provider, error) {
+	// The OpenID library logs through slog's default logger only: send it
+	// to the service's log, so its lines carry the same format and level.
+	slog.SetDefault(slog.New(zapslog.NewHandler(log.Named("oidc").Core())))
 	kek, err := keyEncryptionKey(c)
 	if err != nil {
 		return nil, err
