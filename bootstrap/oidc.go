@@ -80,7 +80,8 @@ func newProvider(c Config, signOn *application.SignOn, clients *application.OAut
 	// instance shares it without one more secret to configure.
 	key := sha256.Sum256(append([]byte("ums oidc provider key\x00"), kek...))
 	return oidc.NewProvider(oidc.Config{Issuer: c.PublicURL, CryptoKey: key, AccessTTL: c.AccessTokenTTL,
-		AllowHTTP: !c.IsProduction(), AllowedOrigins: c.AllowedOrigins}, signOn, clients, ring, keys.PublicKeys)
+		AllowHTTP: !c.IsProduction(), AllowedOrigins: c.AllowedOrigins,
+		LoginPath: web.PathLogin, LoggedOutPath: web.PathLoggedOut}, signOn, clients, ring, keys.PublicKeys)
 }
 
 func newPages(c Config, login *application.Login, signOn *application.SignOn, p *oidc.Provider, log *zap.Logger) (*web.Pages, error) {

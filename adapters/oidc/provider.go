@@ -27,11 +27,6 @@ const (
 	PathEndSession = "/oauth/end_session"
 	PathKeys       = "/.well-known/jwks.json"
 	PathDiscovery  = oidc.DiscoveryEndpoint
-	// PathLogin is the hosted sign-in page the provider sends users to.
-	PathLogin = "/ui/login"
-	// PathLoggedOut is where a logout without a registered return address
-	// lands.
-	PathLoggedOut = "/ui/logged-out"
 )
 
 // Config is the provider's deployment.
@@ -47,6 +42,11 @@ type Config struct {
 	AllowHTTP bool
 	// AllowedOrigins may call the token endpoints from a browser.
 	AllowedOrigins []string
+	// LoginPath is the hosted sign-in page the provider sends users to;
+	// LoggedOutPath where a logout without a registered return address
+	// lands.
+	LoginPath     string
+	LoggedOutPath string
 }
 
 // Provider is UMS's OpenID Connect provider.
@@ -60,10 +60,10 @@ func NewProvider(cfg Config, signOn *application.SignOn, clients *application.OA
 	published func(context.Context) ([]domain.SigningKey, error)) (*Provider, error) {
 	issuer := strings.TrimSuffix(cfg.Issuer, "/")
 	st := &storage{signOn: signOn, clients: clients, keys: keys, published: published,
-		loginURL: issuer + PathLogin, accessTTL: cfg.AccessTTL, allowHTTP: cfg.AllowHTTP}
+		loginURL: issuer + cfg.LoginPath, accessTTL: cfg.AccessTTL, allowHTTP: cfg.AllowHTTP}
 	conf := &op.Config{
 		CryptoKey:                cfg.CryptoKey,
-		DefaultLogoutRedirectURI: PathLoggedOut,
+		DefaultLogoutRedirectURI: cfg.LoggedOutPath,
 		CodeMethodS256:           true,
 		AuthMethodPost:           true,
 		GrantTypeRefreshToken:    true,
@@ -103,8 +103,12 @@ func NewProvider(cfg Config, signOn *application.SignOn, clients *application.OA
 // Handler serves the provider's endpoints.
 func (p *Provider) Handler() http.Handler { return p.op }
 
+// EndSessionPath is the path of RP-initiated logout, which the pages
+// wrap to sign the browser out as well.
+func (p *Provider) EndSessionPath() string { return PathEndSession }
+
 // Paths are the paths the handler serves (the callback included).
-func Paths() []string {
+func (p *Provider) Paths() []string {
 	return []string{PathDiscovery, PathKeys, PathAuthorize, PathAuthorize + "/callback", PathToken, PathIntrospect,
 		PathUserinfo, PathRevoke, PathEndSession}
 }

@@ -18,7 +18,6 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	"go.uber.org/zap"
 
-	"github.com/ums-project/ums/adapters/oidc"
 	"github.com/ums-project/ums/application"
 	"github.com/ums-project/ums/domain"
 )
@@ -33,11 +32,32 @@ var staticFS embed.FS
 // framing.
 const csp = "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'"
 
+// Provider is the OpenID Connect provider the pages sign users in for.
+type Provider interface {
+	// Handler serves the provider's endpoints, at Paths.
+	Handler() http.Handler
+	Paths() []string
+	EndSessionPath() string
+	// CallbackURL is where an approved request goes for its code.
+	CallbackURL(requestID string) string
+	// RedirectError sends the browser back to the client with an OAuth
+	// error code.
+	RedirectError(w http.ResponseWriter, r *http.Request, req domain.AuthRequest, code, desc string)
+}
+
+// Where the pages live.
+const (
+	// PathLogin is the hosted sign-in page.
+	PathLogin = "/ui/login"
+	// PathLoggedOut is where a sign-out lands.
+	PathLoggedOut = "/ui/logged-out"
+)
+
 // Deps are what the pages need.
 type Deps struct {
 	Login    *application.Login
 	SignOn   *application.SignOn
-	Provider *oidc.Provider
+	Provider Provider
 	// Secure marks cookies Secure and gives them the __Host- prefix
 	// (production, behind HTTPS).
 	Secure bool
@@ -128,8 +148,8 @@ func (p *Pages) UseLoginLimit(mw echo.MiddlewareFunc) { p.d.Limit = mw }
 // Register adds the pages and the provider's endpoints to e.
 func (p *Pages) Register(e *echo.Echo) {
 	op := echo.WrapHandler(p.d.Provider.Handler())
-	for _, path := range oidc.Paths() {
-		if path == oidc.PathEndSession {
+	for _, path := range p.d.Provider.Paths() {
+		if path == p.d.Provider.EndSessionPath() {
 			e.Any(path, p.endSession(p.d.Provider.Handler()))
 			continue
 		}
@@ -251,7 +271,7 @@ func (p *Pages) home(c echo.Context) error {
 		return err
 	}
 	if !ok {
-		return c.Redirect(http.StatusSeeOther, oidc.PathLogin)
+		return c.Redirect(http.StatusSeeOther, PathLogin)
 	}
 	claims, err := p.d.SignOn.Claims(c.Request().Context(), bs.UserID, false)
 	if err != nil {
@@ -419,7 +439,7 @@ func (p *Pages) consent(c echo.Context) error {
 		return err
 	}
 	if !ok {
-		return c.Redirect(http.StatusSeeOther, oidc.PathLogin+"?auth_request="+r.ID.String())
+		return c.Redirect(http.StatusSeeOther, PathLogin+"?auth_request="+r.ID.String())
 	}
 	if c.FormValue("decision") != "allow" {
 		p.d.Provider.RedirectError(c.Response(), c.Request(), *r, "access_denied", "the user refused")
@@ -445,7 +465,7 @@ func (p *Pages) logout(c echo.Context) error {
 		}
 	}
 	p.clearSession(c.Response())
-	return c.Redirect(http.StatusSeeOther, oidc.PathLoggedOut)
+	return c.Redirect(http.StatusSeeOther, PathLoggedOut)
 }
 
 func (p *Pages) loggedOut(c echo.Context) error {
@@ -503,7 +523,7 @@ var scopeText = map[string]string{
 	"profile":        "See your name and username",
 	"email":          "See your email address",
 	"offline_access": "Stay signed in when you are away",
-	oidc.ScopeOrgs:   "See your organizations and your roles in them",
+	"orgs":           "See your organizations and your roles in them",
 }
 
 func describeScopes(scopes []string) []string {
