@@ -36,6 +36,13 @@ const maxRefreshTokenLen = 128
 // domain.ErrRefreshTokenReused returned. Anything else wrong with the token
 // is domain.ErrInvalidToken.
 func (s *Sessions) Refresh(ctx context.Context, raw string) (TokenPair, error) {
+	return s.refresh(ctx, raw, false)
+}
+
+// refresh is Refresh for the API (a client's session refused: its token
+// would otherwise buy an API token with every right of the user, whatever
+// scopes the client was given) or for the OpenID provider (client true).
+func (s *Sessions) refresh(ctx context.Context, raw string, client bool) (TokenPair, error) {
 	if raw == "" || len(raw) > maxRefreshTokenLen {
 		return TokenPair{}, domain.ErrInvalidToken
 	}
@@ -45,7 +52,7 @@ func (s *Sessions) Refresh(ctx context.Context, raw string) (TokenPair, error) {
 	if err != nil {
 		return TokenPair{}, err
 	}
-	if !sess.Active(now) {
+	if !sess.Active(now) || (sess.ClientID != "") != client {
 		return TokenPair{}, domain.ErrInvalidToken
 	}
 	if rt.UsedAt != nil {

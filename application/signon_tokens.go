@@ -63,7 +63,8 @@ func (s *SignOn) InspectRefresh(ctx context.Context, raw string) (SignIn, error)
 	if err != nil {
 		return SignIn{}, err
 	}
-	if !sess.Active(now) {
+	if !sess.Active(now) || sess.ClientID == "" {
+		// An API session's token is not a client's.
 		return SignIn{}, domain.ErrInvalidToken
 	}
 	if rt.UsedAt != nil {
@@ -86,7 +87,7 @@ func (s *SignOn) InspectRefresh(ctx context.Context, raw string) (SignIn, error)
 // RotateRefresh spends a refresh token for its successor, exactly as the
 // API's refresh does (one winner among concurrent spends, reuse revokes).
 func (s *SignOn) RotateRefresh(ctx context.Context, raw string) (uuid.UUID, string, time.Time, error) {
-	pair, err := s.sessions.Refresh(ctx, raw)
+	pair, err := s.sessions.refresh(ctx, raw, true)
 	if err != nil {
 		return uuid.Nil, "", time.Time{}, err
 	}

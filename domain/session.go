@@ -21,6 +21,10 @@ type Session struct {
 	UserAgent    string
 	RevokedAt    *time.Time
 	RevokeReason string
+	// ClientID is the OpenID Connect client the session was issued to,
+	// empty for the API's own logins. Only reads of a refresh token fill
+	// it: that is where a client's token must not pass for an API one.
+	ClientID string
 }
 
 // Active reports whether the session may still issue tokens at now.

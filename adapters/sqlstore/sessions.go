@@ -216,6 +216,8 @@ type refreshWithSessionRow struct {
 	UsedAt       *time.Time `bun:"t_used_at"`
 	ReplacedBy   *uuid.UUID `bun:"t_replaced_by,type:uuid"`
 	Session      sessionRow `bun:"embed:s_"`
+	// ClientID is the OpenID Connect client of the session, if any.
+	ClientID *string `bun:"g_client_id"`
 }
 
 // refreshTokenWithSession is the first read of every refresh.
@@ -223,8 +225,9 @@ var refreshTokenWithSession = prepare(`SELECT t.id AS t_id, t.token_hash AS t_to
 	t.expires_at AS t_expires_at, t.used_at AS t_used_at, t.replaced_by AS t_replaced_by,
 	s.id AS s_id, s.user_id AS s_user_id, s.created_at AS s_created_at, s.last_used_at AS s_last_used_at,
 	s.expires_at AS s_expires_at, s.ip AS s_ip, s.user_agent AS s_user_agent, s.revoked_at AS s_revoked_at,
-	s.revoke_reason AS s_revoke_reason
-	FROM refresh_tokens AS t JOIN sessions AS s ON s.id = t.session_id WHERE t.token_hash = ?`)
+	s.revoke_reason AS s_revoke_reason, g.client_id AS g_client_id
+	FROM refresh_tokens AS t JOIN sessions AS s ON s.id = t.session_id
+	LEFT JOIN oauth_grants AS g ON g.session_id = s.id WHERE t.token_hash = ?`)
 
 // RefreshTokenWithSession implements ports.SessionRepository.
 func (r *SessionRepository) RefreshTokenWithSession(ctx context.Context, hash []byte) (domain.RefreshToken, domain.Session, error) {
@@ -240,7 +243,11 @@ func (r *SessionRepository) RefreshTokenWithSession(ctx context.Context, hash []
 	}
 	tok := refreshTokenRow{ID: row.TokenID, SessionID: row.Session.ID, TokenHash: row.TokenHash, CreatedAt: row.TokenCreated,
 		ExpiresAt: row.TokenExpires, UsedAt: row.UsedAt, ReplacedBy: row.ReplacedBy}
-	return tok.toDomain(), row.Session.toDomain(), nil
+	sess := row.Session.toDomain()
+	if row.ClientID != nil {
+		sess.ClientID = *row.ClientID
+	}
+	return tok.toDomain(), sess, nil
 }
 
 // rotatePostgres is a refresh on Postgres in one statement: spend the

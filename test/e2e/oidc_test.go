@@ -213,8 +213,19 @@ func TestOIDCCodeFlowWithPKCEThroughTheSignInPage(t *testing.T) {
 			require.NotEmpty(t, tk.RefreshToken)
 			assert.Equal(t, "EdDSA", jwtHeader(t, tk.IDToken)["alg"])
 
+			// A client's refresh token never buys an API token (it would
+			// carry every right of the user), nor the reverse.
+			res, _ := refresh(t, s, tk.RefreshToken)
+			assert.Equal(t, http.StatusUnauthorized, res.Status, "a client's refresh token at the API")
+			apiTokens := login(t, s, "oidcuser", testPass)
+			party.nonce.Store("")
+			_, err := rp.RefreshTokens[*oidc.IDTokenClaims](context.Background(), party.rp, apiTokens.RefreshToken, "", "")
+			require.Error(t, err, "an API refresh token at the token endpoint")
+			party.nonce.Store("n-0S6_WzA2Mj")
+
 			// userinfo with the access token
-			info, err := rp.Userinfo[*oidc.UserInfo](context.Background(), tk.AccessToken, "Bearer", uid, party.rp)
+			var info *oidc.UserInfo
+			info, err = rp.Userinfo[*oidc.UserInfo](context.Background(), tk.AccessToken, "Bearer", uid, party.rp)
 			require.NoError(t, err)
 			assert.Equal(t, "oidcuser@example.com", info.Email)
 
