@@ -4,7 +4,7 @@ BIN     := bin/ums
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: run build test test-deploy test-resilience fuzz bench lint migrate tidy
+.PHONY: run build test test-deploy test-resilience test-browser fuzz bench lint migrate tidy
 
 ## run: build and start the service on :8080 (embedded SQLite in ./data unless DATABASE_URL is set)
 run: build
@@ -30,6 +30,13 @@ test-deploy:
 test-resilience: fuzz
 	$(GO) vet -tags resilience ./test/resilience/
 	$(GO) test -tags resilience -count=1 -timeout 15m -v ./test/resilience/
+
+## test-browser: the hosted sign-in (password, then TOTP) in headless Debian Chromium (/usr/bin/chromium)
+## driven by chromedp, landing on a zitadel RP's callback; BROWSER_SCREENSHOTS=dir keeps the PNGs.
+## Skips without Chromium; fails without it when CI=true.
+test-browser:
+	$(GO) vet -tags browser ./test/browser/
+	$(GO) test -race -tags browser -count=1 ./test/browser/...
 
 ## fuzz: each fuzz target for FUZZTIME (default 10s); `go test -fuzz` takes one target per run.
 ## The e2e body fuzzers run on SQLite and, when reachable (required with CI=true), Postgres.
