@@ -70,7 +70,6 @@ type relyingParty struct {
 	nonce  atomic.Value
 	mu     sync.Mutex
 	tokens *oidc.Tokens[*oidc.IDTokenClaims]
-	err    string
 }
 
 func newRelyingParty(t *testing.T, s *server, public bool, firstParty bool, scopes ...string) (*relyingParty, string, string) {
