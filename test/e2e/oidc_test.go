@@ -240,6 +240,18 @@ func TestOIDCCodeFlowWithPKCEThroughTheSignInPage(t *testing.T) {
 			assert.Equal(t, "/ui/login", forced.URL.Path)
 			assert.Contains(t, forced.Body, `name="password"`)
 
+			// max_age older than the browser's sign-in asks again, with the
+			// login_hint filled in.
+			time.Sleep(1100 * time.Millisecond)
+			aged := b.get(t, rp.AuthURL("st", party.rp,
+				rp.WithCodeChallenge(oidc.NewSHACodeChallenge("verifier-verifier-verifier-verifier-verifier")),
+				func() []oauth2.AuthCodeOption {
+					return []oauth2.AuthCodeOption{oauth2.SetAuthURLParam("max_age", "1"),
+						oauth2.SetAuthURLParam("login_hint", "oidcuser@example.com")}
+				}))
+			assert.Equal(t, "/ui/login", aged.URL.Path)
+			assert.Contains(t, aged.Body, `value="oidcuser@example.com"`)
+
 			// Refresh rotates; the spent token is reuse and kills the session.
 			party.nonce.Store("")
 			next, err := rp.RefreshTokens[*oidc.IDTokenClaims](context.Background(), party.rp, tk.RefreshToken, "", "")
