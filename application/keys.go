@@ -56,7 +56,7 @@ func (k *Keys) Rotate(ctx context.Context) (domain.SigningKey, error) {
 			return err
 		}
 		for _, old := range existing {
-			if old.RetiredAt == nil {
+			if old.RetiredAt == nil && old.Algorithm == domain.SigningAlgorithm {
 				if err := k.repo.Retire(ctx, old.KID, now, now.Add(k.tokenTTL)); err != nil {
 					return err
 				}
@@ -114,7 +114,8 @@ func (k *Keys) published(ctx context.Context, withPrivate bool) ([]domain.Signin
 	for _, s := range stored {
 		key := domain.SigningKey{KID: s.KID, PublicKey: ed25519.PublicKey(s.PublicKey),
 			CreatedAt: s.CreatedAt, RetiredAt: s.RetiredAt, ExpiresAt: s.ExpiresAt}
-		if !key.Published(now) {
+		if !key.Published(now) || s.Algorithm == domain.OIDCSigningAlgorithm {
+			// The provider's RSA keys are OIDCKeys'.
 			continue
 		}
 		if s.Algorithm != domain.SigningAlgorithm || len(s.PublicKey) != ed25519.PublicKeySize {

@@ -68,16 +68,35 @@ func CreateAdmin(ctx context.Context, c Config, log *zap.Logger, in application.
 // RotateKeys makes a new active signing key; the previous one stays in the
 // JWKS until its tokens have expired.
 func RotateKeys(ctx context.Context, c Config, log *zap.Logger) (domain.SigningKey, error) {
-	var keys *application.Keys
-	app := NewApp(c, log, MigrationPolicy{Apply: !c.IsProduction()}, fx.Populate(&keys))
+	key, _, err := rotateKeys(ctx, c, log)
+	return key, err
+}
+
+// RotateAllKeys rotates the API's Ed25519 key and the OpenID Connect
+// provider's RSA key together (`ums keys rotate`).
+func RotateAllKeys(ctx context.Context, c Config, log *zap.Logger) (domain.SigningKey, domain.RSASigningKey, error) {
+	return rotateKeys(ctx, c, log)
+}
+
+func rotateKeys(ctx context.Context, c Config, log *zap.Logger) (domain.SigningKey, domain.RSASigningKey, error) {
+	var (
+		keys *application.Keys
+		rsa  *application.OIDCKeys
+	)
+	app := NewApp(c, log, MigrationPolicy{Apply: !c.IsProduction()}, fx.Populate(&keys, &rsa))
 	if err := app.Err(); err != nil {
-		return domain.SigningKey{}, err
+		return domain.SigningKey{}, domain.RSASigningKey{}, err
 	}
 	if err := app.Start(ctx); err != nil {
-		return domain.SigningKey{}, err
+		return domain.SigningKey{}, domain.RSASigningKey{}, err
 	}
 	defer func() { _ = app.Stop(context.Background()) }()
-	return keys.Rotate(ctx)
+	ed, err := keys.Rotate(ctx)
+	if err != nil {
+		return domain.SigningKey{}, domain.RSASigningKey{}, err
+	}
+	r, err := rsa.Rotate(ctx)
+	return ed, r, err
 }
 
 // WithOAuthClients runs fn with the client registry on a started app (the

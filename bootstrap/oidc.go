@@ -28,6 +28,7 @@ var OIDCModule = fx.Module("oidc",
 		fx.Annotate(sqlstore.NewConsentRepository, fx.As(new(ports.ConsentRepository))),
 		newOAuthClients,
 		newSignOn,
+		func(keys *application.Keys) *application.OIDCKeys { return application.NewOIDCKeys(keys, keyRefresh) },
 	),
 )
 
@@ -67,7 +68,7 @@ var PagesModule = fx.Module("pages",
 	fx.Invoke(pruneAuthRequests),
 )
 
-func newProvider(c Config, signOn *application.SignOn, clients *application.OAuthClients, ring *application.KeyRing,
+func newProvider(c Config, signOn *application.SignOn, clients *application.OAuthClients, ring *application.OIDCKeys,
 	keys *application.Keys, log *zap.Logger) (*oidc.Provider, error) {
 	// The OpenID library logs through slog's default logger only: send it
 	// to the service's log, so its lines carry the same format and level.

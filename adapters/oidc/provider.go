@@ -56,7 +56,7 @@ type Provider struct {
 }
 
 // NewProvider builds the provider on the application's use cases.
-func NewProvider(cfg Config, signOn *application.SignOn, clients *application.OAuthClients, keys *application.KeyRing,
+func NewProvider(cfg Config, signOn *application.SignOn, clients *application.OAuthClients, keys *application.OIDCKeys,
 	published func(context.Context) ([]domain.SigningKey, error)) (*Provider, error) {
 	issuer := strings.TrimSuffix(cfg.Issuer, "/")
 	st := &storage{signOn: signOn, clients: clients, keys: keys, published: published,
@@ -82,8 +82,8 @@ func NewProvider(cfg Config, signOn *application.SignOn, clients *application.OA
 		op.WithCustomKeysEndpoint(op.NewEndpoint(PathKeys)),
 		// The provider checks its own tokens (userinfo, introspection,
 		// id_token_hint) with the algorithm it signs with.
-		op.WithAccessTokenVerifierOpts(op.WithSupportedAccessTokenSigningAlgorithms(string(jose.EdDSA))),
-		op.WithIDTokenHintVerifierOpts(op.WithSupportedIDTokenHintSigningAlgorithms(string(jose.EdDSA))),
+		op.WithAccessTokenVerifierOpts(op.WithSupportedAccessTokenSigningAlgorithms(string(jose.RS256))),
+		op.WithIDTokenHintVerifierOpts(op.WithSupportedIDTokenHintSigningAlgorithms(string(jose.RS256))),
 		// Browser clients may call the token endpoints only from the
 		// configured origins, and never with cookies.
 		op.WithCORSOptions(&cors.Options{AllowedOrigins: cfg.AllowedOrigins,

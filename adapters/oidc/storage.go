@@ -22,7 +22,7 @@ import (
 type storage struct {
 	signOn    *application.SignOn
 	clients   *application.OAuthClients
-	keys      *application.KeyRing
+	keys      *application.OIDCKeys
 	published func(ctx context.Context) ([]domain.SigningKey, error)
 	loginURL  string
 	accessTTL time.Duration
@@ -215,20 +215,25 @@ func (s *storage) GetRefreshTokenInfo(ctx context.Context, _ string, token strin
 	return uid.String(), token, nil
 }
 
-// signingKey is UMS's active Ed25519 key for the library.
-type signingKey struct{ k domain.SigningKey }
+// signingKey is the provider's active RSA key for the library.
+type signingKey struct{ k domain.RSASigningKey }
 
-func (k signingKey) SignatureAlgorithm() jose.SignatureAlgorithm { return jose.EdDSA }
+func (k signingKey) SignatureAlgorithm() jose.SignatureAlgorithm { return jose.RS256 }
 func (k signingKey) Key() any                                    { return k.k.PrivateKey }
 func (k signingKey) ID() string                                  { return k.k.KID }
 
-// publicKey is a published key.
-type publicKey struct{ k domain.SigningKey }
+// publicKey is a published key: the provider's RSA keys, and the Ed25519
+// keys of the API's tokens, which share the one JWKS.
+type publicKey struct {
+	kid string
+	alg jose.SignatureAlgorithm
+	key any
+}
 
-func (k publicKey) ID() string                         { return k.k.KID }
-func (k publicKey) Algorithm() jose.SignatureAlgorithm { return jose.EdDSA }
+func (k publicKey) ID() string                         { return k.kid }
+func (k publicKey) Algorithm() jose.SignatureAlgorithm { return k.alg }
 func (k publicKey) Use() string                        { return "sig" }
-func (k publicKey) Key() any                           { return ed25519.PublicKey(k.k.PublicKey) }
+func (k publicKey) Key() any                           { return k.key }
 
 func (s *storage) SigningKey(ctx context.Context) (op.SigningKey, error) {
 	k, err := s.keys.Signing(ctx)
@@ -239,17 +244,24 @@ func (s *storage) SigningKey(ctx context.Context) (op.SigningKey, error) {
 }
 
 func (s *storage) SignatureAlgorithms(context.Context) ([]jose.SignatureAlgorithm, error) {
-	return []jose.SignatureAlgorithm{jose.EdDSA}, nil
+	return []jose.SignatureAlgorithm{jose.RS256}, nil
 }
 
 func (s *storage) KeySet(ctx context.Context) ([]op.Key, error) {
-	keys, err := s.published(ctx)
+	rsaKeys, err := s.keys.PublicKeys(ctx)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]op.Key, 0, len(keys))
-	for _, k := range keys {
-		out = append(out, publicKey{k})
+	edKeys, err := s.published(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]op.Key, 0, len(rsaKeys)+len(edKeys))
+	for _, k := range rsaKeys {
+		out = append(out, publicKey{kid: k.KID, alg: jose.RS256, key: k.PublicKey})
+	}
+	for _, k := range edKeys {
+		out = append(out, publicKey{kid: k.KID, alg: jose.EdDSA, key: ed25519.PublicKey(k.PublicKey)})
 	}
 	return out, nil
 }

@@ -18,10 +18,11 @@ func keys(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	key, err := bootstrap.RotateKeys(ctx, cfg, log.WithOptions(zap.IncreaseLevel(zap.WarnLevel)))
+	key, rsaKey, err := bootstrap.RotateAllKeys(ctx, cfg, log.WithOptions(zap.IncreaseLevel(zap.WarnLevel)))
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "new active signing key kid=%s; earlier keys stay in the JWKS until their tokens expire\n", key.KID)
+	fmt.Fprintf(stdout, "new active signing key kid=%s (EdDSA, API tokens) and kid=%s (RS256, OpenID Connect); "+
+		"earlier keys stay in the JWKS until their tokens expire\n", key.KID, rsaKey.KID)
 	return nil
 }

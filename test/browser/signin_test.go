@@ -48,7 +48,7 @@ func newRelyingParty(t *testing.T, s *server) *relyingParty {
 	key := []byte("0123456789abcdef0123456789abcdef")
 	cookies := httphelper.NewCookieHandler(key, key, httphelper.WithUnsecure())
 	party, err := rp.NewRelyingPartyOIDC(context.Background(), s.base, id, secret, callback,
-		[]string{"openid", "profile", "email"}, rp.WithPKCE(cookies), rp.WithSigningAlgsFromDiscovery())
+		[]string{"openid", "profile", "email"}, rp.WithPKCE(cookies))
 	require.NoError(t, err)
 	mux.Handle("/login", rp.AuthURLHandler(func() string { return fmt.Sprintf("state-%d", time.Now().UnixNano()) }, party))
 	mux.Handle("/callback", rp.CodeExchangeHandler(func(w http.ResponseWriter, _ *http.Request,

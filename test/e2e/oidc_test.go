@@ -85,7 +85,7 @@ func newRelyingParty(t *testing.T, s *server, public bool, firstParty bool, scop
 	key := []byte("0123456789abcdef0123456789abcdef")
 	cookies := httphelper.NewCookieHandler(key, key, httphelper.WithUnsecure())
 	party, err := rp.NewRelyingPartyOIDC(context.Background(), s.base, id, secret, r.srv.URL+"/callback", scopes,
-		rp.WithPKCE(cookies), rp.WithSigningAlgsFromDiscovery(), rp.WithVerifierOpts(rp.WithNonce(func(context.Context) string { return r.nonce.Load().(string) })))
+		rp.WithPKCE(cookies), rp.WithVerifierOpts(rp.WithNonce(func(context.Context) string { return r.nonce.Load().(string) })))
 	require.NoError(t, err)
 	r.rp = party
 	mux.Handle("/login", rp.AuthURLHandler(func() string { return "state-" + time.Now().Format("150405.000") }, party,
@@ -210,7 +210,7 @@ func TestOIDCCodeFlowWithPKCEThroughTheSignInPage(t *testing.T) {
 			assert.False(t, claims.AuthTime.AsTime().IsZero())
 			assert.Contains(t, claims.Claims, "orgs")
 			require.NotEmpty(t, tk.RefreshToken)
-			assert.Equal(t, "EdDSA", jwtHeader(t, tk.IDToken)["alg"])
+			assert.Equal(t, "RS256", jwtHeader(t, tk.IDToken)["alg"], "the algorithm every OpenID client takes by default")
 
 			// A client's refresh token never buys an API token (it would
 			// carry every right of the user), nor the reverse.
@@ -524,4 +524,37 @@ func TestOIDCClientCredentialsIntrospectionRevocationAndLogout(t *testing.T) {
 		_, err = rp.RefreshTokens[*oidc.IDTokenClaims](context.Background(), party.rp, tk.RefreshToken, "", "")
 		require.Error(t, err, "end_session ended the client's sessions")
 	})
+}
+
+func TestOIDCKeysRotateWithUMSKeysRotate(t *testing.T) {
+	s := startIssuer(t, dialects["sqlite"](t), nil)
+	registerUser(t, s, "rotated")
+	party, _, _ := newRelyingParty(t, s, false, true, "openid", "email")
+	b := newBrowser()
+	before := signIn(t, b, party, "rotated")
+	oldKid := jwtHeader(t, before.IDToken)["kid"]
+
+	ed, rsaKey, err := bootstrap.RotateAllKeys(context.Background(), s.cfg, zap.NewNop())
+	require.NoError(t, err)
+	require.NotEqual(t, oldKid, rsaKey.KID)
+
+	res, err := http.Get(s.base + "/.well-known/jwks.json")
+	require.NoError(t, err)
+	var set struct {
+		Keys []struct {
+			Kid string `json:"kid"`
+			Kty string `json:"kty"`
+			Alg string `json:"alg"`
+		} `json:"keys"`
+	}
+	require.NoError(t, json.NewDecoder(res.Body).Decode(&set))
+	_ = res.Body.Close()
+	kids := map[string]string{}
+	for _, k := range set.Keys {
+		kids[k.Kid] = k.Alg + "/" + k.Kty
+	}
+	assert.Equal(t, "RS256/RSA", kids[oldKid.(string)], "the retired key stays published for its tokens")
+	assert.Equal(t, "RS256/RSA", kids[rsaKey.KID])
+	assert.Equal(t, "EdDSA/OKP", kids[ed.KID], "one set for API and ID tokens")
+
 }
