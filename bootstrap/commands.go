@@ -68,17 +68,17 @@ func CreateAdmin(ctx context.Context, c Config, log *zap.Logger, in application.
 // RotateKeys makes a new active signing key; the previous one stays in the
 // JWKS until its tokens have expired.
 func RotateKeys(ctx context.Context, c Config, log *zap.Logger) (domain.SigningKey, error) {
-	key, _, err := rotateKeys(ctx, c, log)
+	key, _, err := rotateKeys(ctx, c, log, false)
 	return key, err
 }
 
 // RotateAllKeys rotates the API's Ed25519 key and the OpenID Connect
 // provider's RSA key together (`ums keys rotate`).
 func RotateAllKeys(ctx context.Context, c Config, log *zap.Logger) (domain.SigningKey, domain.RSASigningKey, error) {
-	return rotateKeys(ctx, c, log)
+	return rotateKeys(ctx, c, log, true)
 }
 
-func rotateKeys(ctx context.Context, c Config, log *zap.Logger) (domain.SigningKey, domain.RSASigningKey, error) {
+func rotateKeys(ctx context.Context, c Config, log *zap.Logger, withRSA bool) (domain.SigningKey, domain.RSASigningKey, error) {
 	var (
 		keys *application.Keys
 		rsa  *application.OIDCKeys
@@ -92,8 +92,8 @@ func rotateKeys(ctx context.Context, c Config, log *zap.Logger) (domain.SigningK
 	}
 	defer func() { _ = app.Stop(context.Background()) }()
 	ed, err := keys.Rotate(ctx)
-	if err != nil {
-		return domain.SigningKey{}, domain.RSASigningKey{}, err
+	if err != nil || !withRSA {
+		return ed, domain.RSASigningKey{}, err
 	}
 	r, err := rsa.Rotate(ctx)
 	return ed, r, err
