@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Make sure what `make test-deploy` runs is installed: nginx, openssl, the
 # Postgres client tools, shellcheck and Debian's Python packages for the
-# Django example and the old API's client (legacy_client.py: requests).
+# Django example (its "Sign in with UMS" uses Authlib's OpenID Connect client)
+# and the old API's client (legacy_client.py: requests).
 # As root with apt-get, missing ones are installed from Debian packages;
 # otherwise this lists them and fails.
 set -euo pipefail
@@ -12,8 +13,8 @@ command -v openssl >/dev/null || need+=(openssl)
 command -v pg_dump >/dev/null || need+=(postgresql-client)
 command -v shellcheck >/dev/null || need+=(shellcheck)
 # Debian's packages belong to /usr/bin/python3, whatever python3 PATH finds first.
-/usr/bin/python3 -c 'import django, jwt, requests, cryptography' 2>/dev/null ||
-  need+=(python3 python3-django python3-jwt python3-requests python3-cryptography)
+/usr/bin/python3 -c 'import django, jwt, requests, cryptography, authlib' 2>/dev/null ||
+  need+=(python3 python3-django python3-jwt python3-requests python3-cryptography python3-authlib)
 ((${#need[@]})) || exit 0
 
 if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null; then
