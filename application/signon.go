@@ -77,6 +77,8 @@ type BrowserSession struct {
 	AuthTime  time.Time `json:"t"`
 	AMR       []string  `json:"a"`
 	ExpiresAt time.Time `json:"e"`
+	// SeenAt is the browser's last page, for the idle timeout.
+	SeenAt time.Time `json:"v"`
 }
 
 const browserSessionLabel = "browser-session"
@@ -89,7 +91,19 @@ func (s *SignOn) OpenBrowserSession(ctx context.Context, pair TokenPair, amr []s
 	if err != nil {
 		return "", BrowserSession{}, err
 	}
-	bs := BrowserSession{SessionID: sess.ID, UserID: sess.UserID, AuthTime: sess.CreatedAt, AMR: amr, ExpiresAt: sess.ExpiresAt}
+	bs := BrowserSession{SessionID: sess.ID, UserID: sess.UserID, AuthTime: sess.CreatedAt, AMR: amr, ExpiresAt: sess.ExpiresAt,
+		SeenAt: s.clock.Now()}
+	return s.sealBrowserSession(bs)
+}
+
+// RenewBrowserSession restarts the idle clock of a session the browser
+// is using; the cookie is sealed anew.
+func (s *SignOn) RenewBrowserSession(bs BrowserSession) (string, BrowserSession, error) {
+	bs.SeenAt = s.clock.Now()
+	return s.sealBrowserSession(bs)
+}
+
+func (s *SignOn) sealBrowserSession(bs BrowserSession) (string, BrowserSession, error) {
 	b, err := json.Marshal(bs)
 	if err != nil {
 		return "", BrowserSession{}, err

@@ -6,9 +6,11 @@ package web
 import (
 	"embed"
 	"errors"
+	"fmt"
 	"html/template"
 	"io/fs"
 	"net/http"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -28,9 +30,11 @@ var templateFS embed.FS
 //go:embed static
 var staticFS embed.FS
 
-// csp lets pages load only their own stylesheet: no script at all, no
-// framing.
-const csp = "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'"
+// csp lets pages load their own stylesheet and script only: no inline
+// script or style, no framing. htmx is told not to inject its indicator
+// style (htmx-config meta), which would need 'unsafe-inline'.
+const csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+	"frame-ancestors 'none'; base-uri 'none'"
 
 // Provider is the OpenID Connect provider the pages sign users in for.
 type Provider interface {
@@ -51,17 +55,37 @@ const (
 	PathLogin = "/ui/login"
 	// PathLoggedOut is where a sign-out lands.
 	PathLoggedOut = "/ui/logged-out"
+	// PathHome is the console's first page.
+	PathHome = "/ui/"
 )
 
-// Deps are what the pages need.
+// Deps are what the pages need: the provider's sign-in, and the use cases
+// the console calls exactly as the API does (same policy, same audit).
 type Deps struct {
 	Login    *application.Login
 	SignOn   *application.SignOn
 	Provider Provider
+
+	Registration *application.Registration
+	Account      *application.Account
+	MFA          *application.MFA
+	Profiles     *application.Profiles
+	Sessions     *application.Sessions
+	Directory    *application.Directory
+	Orgs         *application.Orgs
+	Permissions  *application.Permissions
+	OAuthClients *application.OAuthClients
+
 	// Secure marks cookies Secure and gives them the __Host- prefix
 	// (production, behind HTTPS).
 	Secure bool
-	Log    *zap.Logger
+	// IdleTimeout signs a browser out after this long without a page
+	// (default 30 minutes).
+	IdleTimeout time.Duration
+	// ReauthAfter is how old a sign-in may be for a sensitive action
+	// before the password is asked again (default 10 minutes).
+	ReauthAfter time.Duration
+	Log         *zap.Logger
 	// Limit, when set, is the login rate limit applied to the sign-in
 	// posts, as on the API.
 	Limit echo.MiddlewareFunc
@@ -75,20 +99,50 @@ type Pages struct {
 	csrf   string
 }
 
-// New parses the templates.
+// New parses the templates: every templates/NAME.html but the layout is a
+// page called NAME, rendered inside layout.html.
 func New(d Deps) (*Pages, error) {
+	if d.IdleTimeout <= 0 {
+		d.IdleTimeout = 30 * time.Minute
+	}
+	if d.ReauthAfter <= 0 {
+		d.ReauthAfter = 10 * time.Minute
+	}
+	if d.Log == nil {
+		d.Log = zap.NewNop()
+	}
 	p := &Pages{d: d, pages: map[string]*template.Template{}, cookie: "ums_session", csrf: "ums_csrf"}
 	if d.Secure {
 		p.cookie, p.csrf = "__Host-ums_session", "__Host-ums_csrf"
 	}
-	for _, name := range []string{"login", "mfa", "consent", "home", "message"} {
-		t, err := template.ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
+	files, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range files {
+		name := strings.TrimSuffix(path.Base(f), ".html")
+		if name == "layout" {
+			continue
+		}
+		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", f)
 		if err != nil {
 			return nil, err
 		}
 		p.pages[name] = t
 	}
 	return p, nil
+}
+
+// funcs are the helpers templates may call.
+var funcs = template.FuncMap{
+	"date": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
+	"datep": func(t *time.Time) string {
+		if t == nil {
+			return "—"
+		}
+		return t.UTC().Format("2006-01-02 15:04 UTC")
+	},
+	"field": func(fields map[string]string, name string) string { return fields[name] },
 }
 
 // Owns reports whether errors on path are the pages' to write.
@@ -159,7 +213,7 @@ func (p *Pages) Register(e *echo.Echo) {
 	e.GET("/ui/static/*", echo.WrapHandler(http.StripPrefix("/ui/static/", http.FileServer(http.FS(sub)))))
 
 	ui := e.Group("/ui", p.headers, middleware.CSRFWithConfig(middleware.CSRFConfig{
-		TokenLookup: "form:csrf", CookieName: p.csrf, CookiePath: "/", CookieHTTPOnly: true,
+		TokenLookup: "form:csrf,header:X-CSRF-Token", CookieName: p.csrf, CookiePath: "/", CookieHTTPOnly: true,
 		CookieSecure: p.d.Secure, CookieSameSite: http.SameSiteLaxMode, ContextKey: "csrf",
 		Skipper: func(c echo.Context) bool { return strings.HasPrefix(c.Request().URL.Path, "/ui/static/") },
 	}))
@@ -167,15 +221,21 @@ func (p *Pages) Register(e *echo.Echo) {
 	if limit == nil {
 		limit = func(next echo.HandlerFunc) echo.HandlerFunc { return next }
 	}
-	ui.GET("", p.home)
-	ui.GET("/", p.home)
 	ui.GET("/login", p.loginPage)
 	ui.POST("/login", p.login, limit)
 	ui.POST("/login/mfa", p.loginMFA, limit)
 	ui.POST("/consent", p.consent)
-	ui.GET("/logout", p.home)
 	ui.POST("/logout", p.logout)
 	ui.GET("/logged-out", p.loggedOut)
+	p.registerPublic(ui, limit)
+
+	// Everything below needs a signed-in browser.
+	in := ui.Group("", p.requireSession)
+	in.GET("", p.home)
+	in.GET("/", p.home)
+	in.GET("/logout", p.home)
+	p.registerAccount(in)
+	p.registerAdmin(in)
 }
 
 func (p *Pages) headers(next echo.HandlerFunc) echo.HandlerFunc {
@@ -189,46 +249,52 @@ func (p *Pages) headers(next echo.HandlerFunc) echo.HandlerFunc {
 
 // view is what a page template reads.
 type view struct {
-	Title       string
-	CSRF        string
+	Title   string
+	CSRF    string
+	Error   string
+	Message string
+	// Nav is the signed-in user, for the navigation bar; nil on public
+	// pages.
+	Nav *nav
+	// Fields are error messages next to the named inputs.
+	Fields map[string]string
+	// Form is what was typed, for a page shown again with errors.
+	Form map[string]string
+
+	// The sign-in pages'.
 	AuthRequest string
 	Client      string
 	Login       string
-	Error       string
-	Message     string
 	Ticket      string
 	User        string
 	Scopes      []string
+	Next        string
+
+	// Data is the page's own.
+	Data any
+}
+
+// nav is the signed-in user as the navigation bar shows them.
+type nav struct {
+	Email string
+	Admin bool
 }
 
 func (p *Pages) render(c echo.Context, status int, page string, v view) error {
 	if tok, ok := c.Get("csrf").(string); ok {
 		v.CSRF = tok
 	}
+	if v.Nav == nil {
+		v.Nav, _ = c.Get(navKey).(*nav)
+	}
+	if _, ok := p.pages[page]; !ok {
+		return fmt.Errorf("no page %q", page)
+	}
 	var b strings.Builder
 	if err := p.pages[page].ExecuteTemplate(&b, "layout", v); err != nil {
 		return err
 	}
 	return c.HTML(status, b.String())
-}
-
-// session is the browser's signed-in session, if any.
-func (p *Pages) session(c echo.Context) (application.BrowserSession, bool, error) {
-	ck, err := c.Cookie(p.cookie)
-	if err != nil {
-		return application.BrowserSession{}, false, nil
-	}
-	return p.d.SignOn.BrowserSession(c.Request().Context(), ck.Value)
-}
-
-func (p *Pages) setSession(c echo.Context, value string, exp time.Time) {
-	c.SetCookie(&http.Cookie{Name: p.cookie, Value: value, Path: "/", Expires: exp, MaxAge: int(time.Until(exp).Seconds()),
-		HttpOnly: true, Secure: p.d.Secure, SameSite: http.SameSiteLaxMode})
-}
-
-func (p *Pages) clearSession(w http.ResponseWriter) {
-	http.SetCookie(w, &http.Cookie{Name: p.cookie, Value: "", Path: "/", MaxAge: -1,
-		HttpOnly: true, Secure: p.d.Secure, SameSite: http.SameSiteLaxMode})
 }
 
 // request reads the pending authorization request a page carries ("" is
@@ -263,275 +329,4 @@ func (p *Pages) clientName(c echo.Context, r *domain.AuthRequest) string {
 		return ""
 	}
 	return cl.Name
-}
-
-func (p *Pages) home(c echo.Context) error {
-	bs, ok, err := p.session(c)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return c.Redirect(http.StatusSeeOther, PathLogin)
-	}
-	claims, err := p.d.SignOn.Claims(c.Request().Context(), bs.UserID, false)
-	if err != nil {
-		return err
-	}
-	return p.render(c, http.StatusOK, "home", view{Title: "Your account", User: claims.Email})
-}
-
-func (p *Pages) loginPage(c echo.Context) error {
-	raw := c.QueryParam("auth_request")
-	r, err := p.request(c, raw)
-	if err != nil {
-		if domain.KindOf(err) == domain.KindNotFound {
-			return p.requestGone(c)
-		}
-		return err
-	}
-	bs, ok, err := p.session(c)
-	if err != nil {
-		return err
-	}
-	if r == nil {
-		if ok {
-			return c.Redirect(http.StatusSeeOther, "/ui/")
-		}
-		return p.render(c, http.StatusOK, "login", view{Title: "Sign in"})
-	}
-	if ok && r.AcceptsSignIn(bs.AuthTime, time.Now()) {
-		return p.proceed(c, *r, bs)
-	}
-	if r.PromptsFor("none") {
-		p.d.Provider.RedirectError(c.Response(), c.Request(), *r, "login_required", "the user is not signed in")
-		return nil
-	}
-	return p.render(c, http.StatusOK, "login", view{Title: "Sign in", AuthRequest: raw, Client: p.clientName(c, r), Login: r.LoginHint})
-}
-
-func (p *Pages) login(c echo.Context) error {
-	raw := c.FormValue("auth_request")
-	r, err := p.request(c, raw)
-	if err != nil {
-		if domain.KindOf(err) == domain.KindNotFound {
-			return p.requestGone(c)
-		}
-		return err
-	}
-	login := c.FormValue("login")
-	pair, ticket, err := p.d.Login.Begin(c.Request().Context(), application.LoginInput{Login: login, Password: c.FormValue("password")})
-	if errors.Is(err, domain.ErrMFARequired) && ticket != "" {
-		return p.render(c, http.StatusOK, "mfa", view{Title: "Two-step verification", AuthRequest: raw, Ticket: ticket})
-	}
-	if err != nil {
-		status, msg, ferr := failure(c, err)
-		if ferr != nil {
-			return ferr
-		}
-		return p.render(c, status, "login", view{Title: "Sign in", AuthRequest: raw, Client: p.clientName(c, r), Login: login, Error: msg})
-	}
-	return p.signedIn(c, r, pair, application.AMRPassword)
-}
-
-func (p *Pages) loginMFA(c echo.Context) error {
-	raw := c.FormValue("auth_request")
-	r, err := p.request(c, raw)
-	if err != nil {
-		if domain.KindOf(err) == domain.KindNotFound {
-			return p.requestGone(c)
-		}
-		return err
-	}
-	ticket := c.FormValue("mfa_ticket")
-	pair, err := p.d.Login.Finish(c.Request().Context(), ticket, c.FormValue("mfa_code"))
-	if err != nil {
-		status, msg, ferr := failure(c, err)
-		if ferr != nil {
-			return ferr
-		}
-		if errors.Is(err, application.ErrMFATicketInvalid) {
-			return p.render(c, status, "login", view{Title: "Sign in", AuthRequest: raw, Client: p.clientName(c, r), Error: msg})
-		}
-		return p.render(c, status, "mfa", view{Title: "Two-step verification", AuthRequest: raw, Ticket: ticket, Error: msg})
-	}
-	return p.signedIn(c, r, pair, application.AMRPasswordOTP)
-}
-
-// failure turns a refused sign-in into a status and a message that never
-// tells whether the account exists; an error it does not know is returned
-// for the error page.
-func failure(c echo.Context, err error) (int, string, error) {
-	var de *domain.Error
-	errors.As(err, &de)
-	if de != nil && de.RetryAfter > 0 {
-		c.Response().Header().Set("Retry-After", strconv.Itoa(int(de.RetryAfter.Round(time.Second).Seconds())))
-	}
-	switch {
-	case errors.Is(err, domain.ErrInvalidCredentials):
-		return http.StatusUnauthorized, "The login or password is wrong.", nil
-	case errors.Is(err, domain.ErrInvalidMFACode):
-		return http.StatusUnauthorized, "That code is wrong or was already used.", nil
-	case errors.Is(err, application.ErrMFATicketInvalid):
-		return http.StatusUnauthorized, "The sign-in took too long or the account changed. Sign in again.", nil
-	case errors.Is(err, domain.ErrEmailNotVerified):
-		return http.StatusForbidden, "Verify your email address first: follow the link we mailed you.", nil
-	case domain.KindOf(err) == domain.KindRateLimited:
-		return http.StatusTooManyRequests, "Too many attempts. Wait a while, then try again.", nil
-	case domain.KindOf(err) == domain.KindUnavailable:
-		return http.StatusServiceUnavailable, "The service is busy. Try again in a moment.", nil
-	case domain.KindOf(err) == domain.KindInvalid:
-		return http.StatusUnprocessableEntity, "Enter your email or username and your password.", nil
-	}
-	return 0, "", err
-}
-
-func (p *Pages) signedIn(c echo.Context, r *domain.AuthRequest, pair application.TokenPair, amr []string) error {
-	value, bs, err := p.d.SignOn.OpenBrowserSession(c.Request().Context(), pair, amr)
-	if err != nil {
-		return err
-	}
-	p.setSession(c, value, bs.ExpiresAt)
-	if r == nil {
-		return c.Redirect(http.StatusSeeOther, "/ui/")
-	}
-	return p.proceed(c, *r, bs)
-}
-
-// proceed finishes a request for a signed-in browser: consent when the
-// client needs it, then back to the library for the code.
-func (p *Pages) proceed(c echo.Context, r domain.AuthRequest, bs application.BrowserSession) error {
-	ctx := c.Request().Context()
-	need, err := p.d.SignOn.NeedsConsent(ctx, r, bs.UserID)
-	if err != nil {
-		return err
-	}
-	if need {
-		if r.PromptsFor("none") {
-			p.d.Provider.RedirectError(c.Response(), c.Request(), r, "consent_required", "the user has not consented")
-			return nil
-		}
-		claims, err := p.d.SignOn.Claims(ctx, bs.UserID, false)
-		if err != nil {
-			return err
-		}
-		return p.render(c, http.StatusOK, "consent", view{Title: "Allow access?", AuthRequest: r.ID.String(),
-			Client: p.clientName(c, &r), User: claims.Email, Scopes: describeScopes(r.Scopes)})
-	}
-	if err := p.d.SignOn.Approve(ctx, r, bs, false); err != nil {
-		if domain.KindOf(err) == domain.KindNotFound {
-			return p.requestGone(c)
-		}
-		return err
-	}
-	return c.Redirect(http.StatusSeeOther, p.d.Provider.CallbackURL(r.ID.String()))
-}
-
-func (p *Pages) consent(c echo.Context) error {
-	r, err := p.request(c, c.FormValue("auth_request"))
-	if err != nil || r == nil {
-		if err == nil || domain.KindOf(err) == domain.KindNotFound {
-			return p.requestGone(c)
-		}
-		return err
-	}
-	bs, ok, err := p.session(c)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return c.Redirect(http.StatusSeeOther, PathLogin+"?auth_request="+r.ID.String())
-	}
-	if c.FormValue("decision") != "allow" {
-		p.d.Provider.RedirectError(c.Response(), c.Request(), *r, "access_denied", "the user refused")
-		return nil
-	}
-	if err := p.d.SignOn.Approve(c.Request().Context(), *r, bs, true); err != nil {
-		if domain.KindOf(err) == domain.KindNotFound {
-			return p.requestGone(c)
-		}
-		return err
-	}
-	return c.Redirect(http.StatusSeeOther, p.d.Provider.CallbackURL(r.ID.String()))
-}
-
-func (p *Pages) logout(c echo.Context) error {
-	bs, ok, err := p.session(c)
-	if err != nil {
-		return err
-	}
-	if ok {
-		if err := p.d.SignOn.SignOutBrowser(c.Request().Context(), bs); err != nil {
-			return err
-		}
-	}
-	p.clearSession(c.Response())
-	return c.Redirect(http.StatusSeeOther, PathLoggedOut)
-}
-
-func (p *Pages) loggedOut(c echo.Context) error {
-	return p.render(c, http.StatusOK, "message", view{Title: "Signed out", Message: "You are signed out."})
-}
-
-// endSession is the provider's RP-initiated logout, which also signs the
-// browser out when the library accepted the request (it answers with a
-// redirect).
-func (p *Pages) endSession(next http.Handler) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		bs, ok, err := p.session(c)
-		if err != nil {
-			return err
-		}
-		w := &logoutWriter{ResponseWriter: c.Response()}
-		w.onRedirect = func() {
-			p.clearSession(w.ResponseWriter)
-			if ok {
-				w.err = p.d.SignOn.SignOutBrowser(c.Request().Context(), bs)
-			}
-		}
-		next.ServeHTTP(w, c.Request())
-		if w.err != nil {
-			p.d.Log.Error("end session: browser sign-out failed", zap.Error(w.err))
-		}
-		return nil
-	}
-}
-
-type logoutWriter struct {
-	http.ResponseWriter
-	onRedirect func()
-	wrote      bool
-	err        error
-}
-
-func (w *logoutWriter) WriteHeader(code int) {
-	if !w.wrote && code >= 300 && code < 400 {
-		w.onRedirect()
-	}
-	w.wrote = true
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *logoutWriter) Write(b []byte) (int, error) {
-	if !w.wrote {
-		w.WriteHeader(http.StatusOK)
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-var scopeText = map[string]string{
-	"openid":         "Know who you are",
-	"profile":        "See your name and username",
-	"email":          "See your email address",
-	"offline_access": "Stay signed in when you are away",
-	"orgs":           "See your organizations and your roles in them",
-}
-
-func describeScopes(scopes []string) []string {
-	out := make([]string, 0, len(scopes))
-	for _, s := range scopes {
-		if t, ok := scopeText[s]; ok {
-			out = append(out, t)
-		}
-	}
-	return out
 }
