@@ -80,9 +80,14 @@ type Config struct {
 	PasswordResetTTL         time.Duration `env:"PASSWORD_RESET_TTL" envDefault:"1h"`
 	EmailVerificationTTL     time.Duration `env:"EMAIL_VERIFICATION_TTL" envDefault:"24h"`
 
-	MailDriver       string        `env:"MAIL_DRIVER" envDefault:"log"`
-	MailFrom         string        `env:"MAIL_FROM" envDefault:"UMS <no-reply@localhost>"`
-	MailLinkBaseURL  string        `env:"MAIL_LINK_BASE_URL"`
+	MailDriver      string `env:"MAIL_DRIVER" envDefault:"log"`
+	MailFrom        string `env:"MAIL_FROM" envDefault:"UMS <no-reply@localhost>"`
+	MailLinkBaseURL string `env:"MAIL_LINK_BASE_URL"`
+	// UIIdleTimeout signs a console browser out after this long without
+	// a page; UIReauthAfter is how old a sign-in may be for a sensitive
+	// action before the password is asked again.
+	UIIdleTimeout    time.Duration `env:"UI_IDLE_TIMEOUT" envDefault:"30m"`
+	UIReauthAfter    time.Duration `env:"UI_REAUTH_AFTER" envDefault:"10m"`
 	MailPollInterval time.Duration `env:"MAIL_POLL_INTERVAL" envDefault:"2s"`
 	SMTPHost         string        `env:"SMTP_HOST"`
 	SMTPPort         int           `env:"SMTP_PORT" envDefault:"587"`

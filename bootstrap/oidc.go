@@ -85,8 +85,30 @@ func newProvider(c Config, signOn *application.SignOn, clients *application.OAut
 		LoginPath: web.PathLogin, LoggedOutPath: web.PathLoggedOut}, signOn, clients, ring, keys.PublicKeys)
 }
 
-func newPages(c Config, login *application.Login, signOn *application.SignOn, p *oidc.Provider, log *zap.Logger) (*web.Pages, error) {
-	return web.New(web.Deps{Login: login, SignOn: signOn, Provider: p, Secure: c.IsProduction(), Log: log.Named("web")})
+type pagesParams struct {
+	fx.In
+	Config       Config
+	Log          *zap.Logger
+	Login        *application.Login
+	SignOn       *application.SignOn
+	Provider     *oidc.Provider
+	Registration *application.Registration
+	Account      *application.Account
+	MFA          *application.MFA
+	Profiles     *application.Profiles
+	Sessions     *application.Sessions
+	Directory    *application.Directory
+	Orgs         *application.Orgs
+	Permissions  *application.Permissions
+	OAuthClients *application.OAuthClients
+}
+
+func newPages(p pagesParams) (*web.Pages, error) {
+	return web.New(web.Deps{Login: p.Login, SignOn: p.SignOn, Provider: p.Provider,
+		Registration: p.Registration, Account: p.Account, MFA: p.MFA, Profiles: p.Profiles, Sessions: p.Sessions,
+		Directory: p.Directory, Orgs: p.Orgs, Permissions: p.Permissions, OAuthClients: p.OAuthClients,
+		Secure: p.Config.IsProduction(), IdleTimeout: p.Config.UIIdleTimeout, ReauthAfter: p.Config.UIReauthAfter,
+		Log: p.Log.Named("web")})
 }
 
 // authRequestPrune is how often expired sign-in requests are deleted.
