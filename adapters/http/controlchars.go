@@ -1,11 +1,14 @@
 package http
 
 import (
+	"errors"
 	"fmt"
+	"net/http"
 	"reflect"
 	"sort"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -210,4 +213,56 @@ func checkRequestText(c echo.Context) []domain.FieldError {
 		}
 	}
 	return out
+}
+
+// refuseBadFormText is the same edge for the browser pages and the OAuth
+// endpoints, which take forms and queries rather than JSON: NUL and
+// invalid UTF-8 are refused in every value (the stores cannot hold them;
+// SQLite's SQL text would be cut at a NUL), other control characters
+// except tab, newline and carriage return in every field but passwords.
+func refuseBadFormText() echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			path := c.Request().URL.Path
+			if !strings.HasPrefix(path, "/ui/") && !strings.HasPrefix(path, "/oauth/") {
+				return next(c)
+			}
+			// Forms here are a few short fields; a megabyte is plenty.
+			c.Request().Body = http.MaxBytesReader(c.Response(), c.Request().Body, 1<<20)
+			if err := c.Request().ParseForm(); err != nil {
+				var tooBig *http.MaxBytesError
+				if errors.As(err, &tooBig) {
+					return echo.NewHTTPError(http.StatusRequestEntityTooLarge, "the form is too large")
+				}
+				return domain.Invalid(domain.FieldError{Field: "form", Code: "malformed", Message: "the form could not be read"})
+			}
+			var out []domain.FieldError
+			names := make([]string, 0, len(c.Request().Form))
+			for name := range c.Request().Form {
+				names = append(names, name)
+			}
+			sort.Strings(names)
+			for _, name := range names {
+				if !utf8.ValidString(name) || controlCharError(name, false, false) != "" {
+					out = append(out, domain.FieldError{Field: "form", Code: codeInvalidCharacters, Message: "field names must be plain text"})
+					continue
+				}
+				secret := strings.Contains(name, "password") || strings.Contains(name, "secret")
+				for _, v := range c.Request().Form[name] {
+					msg := controlCharError(v, true, secret)
+					if msg == "" && !utf8.ValidString(v) {
+						msg = "must be valid UTF-8"
+					}
+					if msg != "" {
+						out = append(out, domain.FieldError{Field: name, Code: codeInvalidCharacters, Message: msg})
+						break
+					}
+				}
+			}
+			if len(out) > 0 {
+				return domain.Invalid(out...)
+			}
+			return next(c)
+		}
+	}
 }

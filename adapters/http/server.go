@@ -135,7 +135,7 @@ func NewServer(cfg Config, svc Services, log *zap.Logger) (*Server, error) {
 	// counts against the client) and before authentication and the route's
 	// own limits, so no handler or store ever sees them.
 	mw = append(mw, recoverPanics(log), securityHeaders(cfg.TrustedProxies), corsMiddleware(cfg.AllowedOrigins, cfg.CORSMaxAge),
-		noStore(), apiOnly(lim.middleware("global")), apiOnly(refuseControlChars()))
+		noStore(), apiOnly(lim.middleware("global")), apiOnly(refuseControlChars()), refuseBadFormText())
 	e.Use(mw...)
 	if cfg.MetricsAddr == "" && svc.Metrics.Handler != nil {
 		e.GET("/metrics", metricsHandler(svc.Metrics.Handler, cfg.MetricsBearerToken))

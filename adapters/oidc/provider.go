@@ -107,6 +107,13 @@ func (p *Provider) Handler() http.Handler { return p.op }
 // wrap to sign the browser out as well.
 func (p *Provider) EndSessionPath() string { return PathEndSession }
 
+// CheckEndSession reports a logout request the library cannot parse: it
+// would answer it with a 500, although the fault is the client's.
+func (p *Provider) CheckEndSession(r *http.Request) error {
+	_, err := op.ParseEndSessionRequest(r, p.op.Decoder())
+	return err
+}
+
 // Paths are the paths the handler serves (the callback included).
 func (p *Provider) Paths() []string {
 	return []string{PathDiscovery, PathKeys, PathAuthorize, PathAuthorize + "/callback", PathToken, PathIntrospect,

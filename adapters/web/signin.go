@@ -227,6 +227,9 @@ func (p *Pages) loggedOut(c echo.Context) error {
 // redirect).
 func (p *Pages) endSession(next http.Handler) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		if err := p.d.Provider.CheckEndSession(c.Request()); err != nil {
+			return domain.Invalid(domain.FieldError{Field: "request", Code: "malformed", Message: "the logout request could not be read"})
+		}
 		bs, ok, err := p.session(c)
 		if err != nil {
 			return err

@@ -42,6 +42,8 @@ type Provider interface {
 	Handler() http.Handler
 	Paths() []string
 	EndSessionPath() string
+	// CheckEndSession reports a logout request that cannot be parsed.
+	CheckEndSession(r *http.Request) error
 	// CallbackURL is where an approved request goes for its code.
 	CallbackURL(requestID string) string
 	// RedirectError sends the browser back to the client with an OAuth
