@@ -31,12 +31,11 @@ test-resilience: fuzz
 	$(GO) vet -tags resilience ./test/resilience/
 	$(GO) test -tags resilience -count=1 -timeout 15m -v ./test/resilience/
 
-## test-browser: the hosted sign-in (password, then TOTP) in headless Debian Chromium (/usr/bin/chromium)
-## driven by chromedp, landing on a zitadel RP's callback; BROWSER_SCREENSHOTS=dir keeps the PNGs.
+## test-browser: only the browser tests (part of make test too): the pages in headless Debian Chromium
+## (/usr/bin/chromium) driven by chromedp; BROWSER_SCREENSHOTS=dir keeps the PNGs.
 ## Skips without Chromium; fails without it when CI=true.
 test-browser:
-	$(GO) vet -tags browser ./test/browser/
-	$(GO) test -race -tags browser -count=1 ./test/browser/...
+	$(GO) test -race -count=1 ./test/browser/...
 
 ## fuzz: each fuzz target for FUZZTIME (default 10s); `go test -fuzz` takes one target per run.
 ## The e2e body fuzzers run on SQLite and, when reachable (required with CI=true), Postgres.

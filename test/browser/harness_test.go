@@ -1,5 +1,3 @@
-//go:build browser
-
 // Package browser signs in through the hosted pages of UMS in a real,
 // headless Chromium (Debian's /usr/bin/chromium) driven by chromedp, as a
 // person would: a relying party built on the zitadel RP library sends the
