@@ -20,10 +20,26 @@ import (
 type MailConfig struct {
 	// LinkBase is the public base URL the links in mails start with: the
 	// web app that shows the reset and verification pages.
-	LinkBase        string
+	LinkBase string
+	// LinkPaths are those pages under LinkBase; a path left empty is
+	// PortalLinkPaths'.
+	LinkPaths       LinkPaths
 	ResetTTL        time.Duration
 	VerificationTTL time.Duration
 }
+
+// LinkPaths are the pages of the web app that take a token from a link.
+type LinkPaths struct {
+	// Reset takes a password reset token.
+	Reset string
+	// Verify takes an email verification token, of a sign-up or of an
+	// email change.
+	Verify string
+}
+
+// PortalLinkPaths are the pages a web app of its own serves (one at
+// MAIL_LINK_BASE_URL), which POSTs the token to the API.
+var PortalLinkPaths = LinkPaths{Reset: "/reset-password", Verify: "/verify-email"}
 
 // Mailbox issues the single-use tokens that mails carry and queues the
 // mails in the outbox, in the caller's transaction: a mail goes out only
@@ -42,23 +58,22 @@ type Mailbox struct {
 func NewMailbox(tokens ports.OneTimeTokenRepository, outbox ports.MailOutbox, composer ports.MailComposer,
 	clock ports.Clock, ids ports.IDGenerator, random io.Reader, cfg MailConfig,
 ) *Mailbox {
+	if cfg.LinkPaths.Reset == "" {
+		cfg.LinkPaths.Reset = PortalLinkPaths.Reset
+	}
+	if cfg.LinkPaths.Verify == "" {
+		cfg.LinkPaths.Verify = PortalLinkPaths.Verify
+	}
 	return &Mailbox{tokens: tokens, outbox: outbox, composer: composer, clock: clock, ids: ids, random: random, cfg: cfg}
-}
-
-// linkPaths are the pages of the web app that take a token from a link.
-var linkPaths = map[domain.TokenPurpose]string{
-	domain.PurposePasswordReset: "/reset-password",
-	domain.PurposeEmailVerify:   "/verify-email",
-	domain.PurposeEmailChange:   "/verify-email",
 }
 
 // sendToken spends the user's earlier tokens of the purpose, issues a new
 // one and queues the mail that carries it to `to`.
 func (m *Mailbox) sendToken(ctx context.Context, u *domain.User, purpose domain.TokenPurpose, to, payload string) error {
 	now := m.clock.Now()
-	ttl, kind := m.cfg.ResetTTL, ports.MailPasswordReset
+	ttl, kind, page := m.cfg.ResetTTL, ports.MailPasswordReset, m.cfg.LinkPaths.Reset
 	if purpose != domain.PurposePasswordReset {
-		ttl, kind = m.cfg.VerificationTTL, ports.MailVerifyEmail
+		ttl, kind, page = m.cfg.VerificationTTL, ports.MailVerifyEmail, m.cfg.LinkPaths.Verify
 	}
 	raw := make([]byte, 32)
 	if _, err := io.ReadFull(m.random, raw); err != nil {
@@ -74,7 +89,7 @@ func (m *Mailbox) sendToken(ctx context.Context, u *domain.User, purpose domain.
 	}); err != nil {
 		return err
 	}
-	link := strings.TrimRight(m.cfg.LinkBase, "/") + linkPaths[purpose] + "?token=" + url.QueryEscape(token)
+	link := strings.TrimRight(m.cfg.LinkBase, "/") + page + "?token=" + url.QueryEscape(token)
 	return m.queue(ctx, kind, to, ports.MailData{Username: u.Username().String(), Link: link, Token: token, ExpiresIn: ttl})
 }
 

@@ -3,6 +3,7 @@ package bootstrap
 import (
 	"context"
 	"crypto/rand"
+	"strings"
 
 	"github.com/google/uuid"
 	"go.uber.org/fx"
@@ -11,6 +12,7 @@ import (
 	"github.com/ums-project/ums/adapters/crypto"
 	"github.com/ums-project/ums/adapters/mail"
 	"github.com/ums-project/ums/adapters/sqlstore"
+	"github.com/ums-project/ums/adapters/web"
 	"github.com/ums-project/ums/application"
 	"github.com/ums-project/ums/ports"
 )
@@ -29,13 +31,32 @@ var AccountModule = fx.Module("account",
 		newMailer,
 		func(tokens ports.OneTimeTokenRepository, outbox ports.MailOutbox, composer ports.MailComposer,
 			clock ports.Clock, ids ports.IDGenerator, c Config) *application.Mailbox {
-			return application.NewMailbox(tokens, outbox, composer, clock, ids, rand.Reader, application.MailConfig{
-				LinkBase: c.MailLinkBaseURL, ResetTTL: c.PasswordResetTTL, VerificationTTL: c.EmailVerificationTTL,
-			})
+			return application.NewMailbox(tokens, outbox, composer, clock, ids, rand.Reader, mailConfig(c))
 		},
 		newAccount,
 	),
 )
+
+// mailConfig says where the mailed links point: by default at the
+// console's own pages (PUBLIC_URL/ui/reset, /ui/verify); with
+// MAIL_LINK_BASE_URL, at the pages of that web app (/reset-password,
+// /verify-email), which POST the token to the API.
+func mailConfig(c Config) application.MailConfig {
+	cfg := application.MailConfig{LinkBase: c.MailLinkBaseURL, LinkPaths: application.PortalLinkPaths,
+		ResetTTL: c.PasswordResetTTL, VerificationTTL: c.EmailVerificationTTL}
+	if mailLinksToConsole(c) {
+		cfg.LinkBase, cfg.LinkPaths = c.PublicURL, application.LinkPaths{Reset: web.PathReset, Verify: web.PathVerify}
+	}
+	return cfg
+}
+
+// mailLinksToConsole reports MAIL_LINK_BASE_URL unset. The configuration
+// fills an unset one in with PUBLIC_URL, so that value counts as unset
+// too: UMS itself serves no /reset-password page.
+func mailLinksToConsole(c Config) bool {
+	base := strings.TrimRight(c.MailLinkBaseURL, "/")
+	return base == "" || base == strings.TrimRight(c.PublicURL, "/")
+}
 
 // ServerJobsModule runs the background work of a serving instance: the
 // queue of "forgot password" requests and the measure of the costliest

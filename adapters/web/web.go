@@ -232,7 +232,7 @@ func (p *Pages) Register(e *echo.Echo) {
 	p.registerPublic(ui, limit)
 
 	// Everything below needs a signed-in browser.
-	in := ui.Group("", p.requireSession)
+	in := ui.Group("", p.requireSession, p.passwordFirst)
 	in.GET("", p.home)
 	in.GET("/", p.home)
 	in.GET("/logout", p.home)
