@@ -60,7 +60,13 @@ func TestRaces(t *testing.T) {
 					return st
 				})
 				assert.Equal(t, 1, counts[http.StatusCreated], "exactly one 201: %v", counts)
-				assert.Equal(t, 49, counts[http.StatusConflict], "the rest 409: %v", counts)
+				// Each registration hashes a password: on a busy machine the
+				// hash pool sheds some with 503 + Retry-After before they
+				// reach the store, as it is built to. No second account,
+				// whatever the split.
+				assert.Equal(t, 49, counts[http.StatusConflict]+counts[http.StatusServiceUnavailable],
+					"the rest 409, or 503 when the hash pool sheds: %v", counts)
+				assert.Less(t, counts[http.StatusServiceUnavailable], 49, "most reach the store and lose: %v", counts)
 			})
 
 			t.Run("20_refreshes_of_one_token", func(t *testing.T) {
