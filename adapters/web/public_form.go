@@ -8,8 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -71,13 +69,13 @@ func selfRefusal(c echo.Context, err error, inputs ...string) (selfFailure, erro
 		case len(loose) > 0:
 			f.msg = strings.Join(loose, " ")
 		case len(de.Fields) == 0:
-			f.msg = selfSentence(de.Message)
+			f.msg = sentence(de.Message)
 		default:
 			f.msg = "Check the fields marked below."
 		}
 		return f, nil
 	case domain.KindConflict:
-		return selfFailure{status: http.StatusConflict, msg: selfSentence(de.Message)}, nil
+		return selfFailure{status: http.StatusConflict, msg: sentence(de.Message)}, nil
 	case domain.KindRateLimited:
 		return selfFailure{status: http.StatusTooManyRequests, msg: "Too many attempts. Wait a while, then try again."}, nil
 	case domain.KindUnavailable:
@@ -103,22 +101,9 @@ func fieldText(fe domain.FieldError) string {
 	label, ok := inputLabels[fe.Field]
 	if ok && (strings.HasPrefix(fe.Message, "is ") || strings.HasPrefix(fe.Message, "must ") ||
 		strings.HasPrefix(fe.Message, "may ")) {
-		return selfSentence(label + " " + fe.Message)
+		return sentence(label + " " + fe.Message)
 	}
-	return selfSentence(fe.Message)
-}
-
-// selfSentence capitalizes a message and ends it with a full stop.
-func selfSentence(s string) string {
-	r, n := utf8.DecodeRuneInString(s)
-	if n == 0 {
-		return s
-	}
-	s = string(unicode.ToUpper(r)) + s[n:]
-	if !strings.HasSuffix(s, ".") {
-		s += "."
-	}
-	return s
+	return sentence(fe.Message)
 }
 
 // passwordsDiffer is the refusal of a form whose two copies of a new password
