@@ -14,7 +14,7 @@ import (
 )
 
 func (p *Pages) home(c echo.Context) error {
-	return p.render(c, http.StatusOK, "home", view{Title: "Your account"})
+	return p.render(c, http.StatusOK, "home", view{Title: "UMS console"})
 }
 
 func (p *Pages) loginPage(c echo.Context) error {

@@ -135,14 +135,22 @@ func New(d Deps) (*Pages, error) {
 	return p, nil
 }
 
+// timeTag shows an instant in UTC as a <time> element (kept on one line
+// by the stylesheet). Its text is only the formatted instant, so it is
+// safe as HTML.
+func timeTag(t time.Time) template.HTML {
+	u := t.UTC()
+	return template.HTML(`<time datetime="` + u.Format(time.RFC3339) + `">` + u.Format("2006-01-02 15:04") + ` UTC</time>`)
+}
+
 // funcs are the helpers templates may call.
 var funcs = template.FuncMap{
-	"date": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
-	"datep": func(t *time.Time) string {
+	"date": timeTag,
+	"datep": func(t *time.Time) template.HTML {
 		if t == nil {
 			return "—"
 		}
-		return t.UTC().Format("2006-01-02 15:04 UTC")
+		return timeTag(*t)
 	},
 	"field": func(fields map[string]string, name string) string { return fields[name] },
 }

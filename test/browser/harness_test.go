@@ -1,9 +1,9 @@
 // Package browser signs in through the hosted pages of UMS in a real,
 // headless Chromium (Debian's /usr/bin/chromium) driven by chromedp, as a
 // person would: a relying party built on the zitadel RP library sends the
-// browser to UMS, which sends it back with a code. It runs only with the
-// build tag `browser`: `make test-browser`. Without Chromium the tests skip,
-// or fail when CI=true.
+// browser to UMS, which sends it back with a code; and the console's
+// journeys. It runs in `make test` (alone: `make test-browser`). Without
+// Chromium the tests skip, or fail when CI=true.
 package browser
 
 import (
@@ -58,11 +58,18 @@ type server struct {
 
 func startIssuer(t *testing.T, dbURL string) *server {
 	t.Helper()
+	return startIssuerWith(t, dbURL, nil)
+}
+
+// startIssuerWith is startIssuer with more settings (env wins over the
+// defaults), such as the SMTP server of test/mailtest.
+func startIssuerWith(t *testing.T, dbURL string, env map[string]string) *server {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	addr := l.Addr().String()
 	require.NoError(t, l.Close())
-	cfg, err := bootstrap.ParseConfig(map[string]string{
+	vars := map[string]string{
 		"ENV": "test", "DATABASE_URL": dbURL, "HTTP_ADDR": addr, "PUBLIC_URL": "http://" + addr,
 		// Cheap hashes keep the test fast under -race.
 		"ARGON2_MEMORY_KIB": "8192", "ARGON2_ITERATIONS": "1",
@@ -70,7 +77,11 @@ func startIssuer(t *testing.T, dbURL string) *server {
 		"SHUTDOWN_TIMEOUT":   "5s",
 		// Never the repository's ./data.
 		"KEY_ENCRYPTION_KEY_FILE": filepath.Join(t.TempDir(), "kek"),
-	})
+	}
+	for k, v := range env {
+		vars[k] = v
+	}
+	cfg, err := bootstrap.ParseConfig(vars)
 	require.NoError(t, err)
 	var srv *httpadapter.Server
 	app := bootstrap.ServerApp(cfg, zaptest.NewLogger(t), bootstrap.MigrationPolicy{Apply: true}, fx.Populate(&srv))
