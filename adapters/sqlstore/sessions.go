@@ -87,6 +87,18 @@ func NewSessionRepository(db *DB) *SessionRepository { return &SessionRepository
 // token are written together: in the caller's transaction, or in one of
 // their own.
 func (r *SessionRepository) Create(ctx context.Context, s domain.Session, first domain.RefreshToken) error {
+	if r.db.Dialect == Postgres && s.RevokedAt == nil && first.UsedAt == nil && first.ReplacedBy == nil {
+		// Every login writes a session and its first token: one statement
+		// (one round trip, planned once per connection) on Postgres.
+		var id uuid.UUID
+		err := r.db.queryRow(ctx, createSessionPostgres, []any{&id},
+			s.ID, s.UserID, s.CreatedAt.UTC(), s.LastUsedAt.UTC(), s.ExpiresAt.UTC(), s.IP, s.UserAgent,
+			first.ID, first.Hash, first.CreatedAt.UTC(), first.ExpiresAt.UTC())
+		if err != nil {
+			return sessionWriteError("insert session", err)
+		}
+		return nil
+	}
 	return NewTxManager(r.db).WithinTx(ctx, func(ctx context.Context) error {
 		db := conn(ctx, r.db)
 		if _, err := db.NewInsert().Model(toSessionRow(s)).Exec(ctx); err != nil {
@@ -98,6 +110,16 @@ func (r *SessionRepository) Create(ctx context.Context, s domain.Session, first 
 		return nil
 	})
 }
+
+// createSessionPostgres inserts a new session and the first token of its
+// family; the token's foreign key is checked at the end of the statement,
+// when the session row exists.
+var createSessionPostgres = prepared{postgres: `WITH s AS (
+		INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, ip, user_agent)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id
+	)
+	INSERT INTO refresh_tokens (id, session_id, token_hash, created_at, expires_at)
+	SELECT $8, s.id, $9, $10, $11 FROM s RETURNING id`}
 
 // ByID implements ports.SessionRepository.
 func (r *SessionRepository) ByID(ctx context.Context, id uuid.UUID) (domain.Session, error) {

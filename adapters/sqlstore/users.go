@@ -120,19 +120,35 @@ func (r *UserRepository) ByID(ctx context.Context, id uuid.UUID) (*domain.User, 
 	return row.toDomain()
 }
 
-// userByID is the read behind every GET /me and refresh.
-var userByID = prepare(`SELECT id, email, username, first_name, last_name, is_active, is_system_admin, email_verified,
+// userColumns are the columns a userRow scans, in its order.
+const userColumns = `SELECT id, email, username, first_name, last_name, is_active, is_system_admin, email_verified,
 	password_hash, password_changed_at, password_expires_at, must_change_password, failed_login_count, locked_until,
 	mfa_enabled, mfa_secret_encrypted, mfa_last_used_step, last_login_at, last_login_ip, last_login_user_agent,
-	created_at, updated_at FROM users WHERE id = ?`)
+	created_at, updated_at FROM users `
+
+// userByID is the read behind every GET /me and refresh; userByEmail and
+// userByUsername the first read of every login.
+var (
+	userByID       = prepare(userColumns + `WHERE id = ?`)
+	userByEmail    = prepare(userColumns + `WHERE lower(email) = ? LIMIT 1`)
+	userByUsername = prepare(userColumns + `WHERE lower(username) = ? LIMIT 1`)
+)
 
 // ByLogin implements ports.UserRepository.
 func (r *UserRepository) ByLogin(ctx context.Context, login string) (*domain.User, error) {
 	login = strings.ToLower(strings.TrimSpace(login))
+	q := userByUsername
 	if strings.Contains(login, "@") {
-		return r.one(ctx, func(q *bun.SelectQuery) *bun.SelectQuery { return q.Where("lower(email) = ?", login) })
+		q = userByEmail
 	}
-	return r.one(ctx, func(q *bun.SelectQuery) *bun.SelectQuery { return q.Where("lower(username) = ?", login) })
+	row := new(userRow)
+	if err := r.db.queryRow(ctx, q, []any{row}, login); err != nil {
+		if isNoRows(err) {
+			return nil, domain.ErrUserNotFound
+		}
+		return nil, dbError("select user", err)
+	}
+	return row.toDomain()
 }
 
 // AdvanceMFAStep implements ports.MFASteps: one conditional update, so of
