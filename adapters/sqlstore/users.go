@@ -166,17 +166,6 @@ func (r *UserRepository) AdvanceMFAStep(ctx context.Context, id uuid.UUID, step 
 	return n == 1, dbError("advance mfa step", err)
 }
 
-func (r *UserRepository) one(ctx context.Context, where func(*bun.SelectQuery) *bun.SelectQuery) (*domain.User, error) {
-	row := new(userRow)
-	if err := where(conn(ctx, r.db).NewSelect().Model(row)).Limit(1).Scan(ctx); err != nil {
-		if isNoRows(err) {
-			return nil, domain.ErrUserNotFound
-		}
-		return nil, dbError("select user", err)
-	}
-	return row.toDomain()
-}
-
 func userWriteError(err error) error {
 	if name, ok := uniqueViolation(err); ok {
 		switch {
