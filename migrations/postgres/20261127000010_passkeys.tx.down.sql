@@ -1,0 +1,3 @@
+DROP TABLE IF EXISTS webauthn_ceremonies;
+--bun:split
+DROP TABLE IF EXISTS passkeys;
