@@ -26,6 +26,8 @@ type DirectoryDeps struct {
 	IDs          ports.IDGenerator
 	Credentials  *Credentials
 	Revoker      *Revoker
+	// Passkeys, when set, puts the user's passkeys in their export.
+	Passkeys ports.PasskeyRepository
 }
 
 // Directory is user administration for system admins, the audit listing,
@@ -45,13 +47,14 @@ type Directory struct {
 	ids          ports.IDGenerator
 	creds        *Credentials
 	revoker      *Revoker
+	passkeys     ports.PasskeyRepository
 }
 
 // NewDirectory wires user administration.
 func NewDirectory(d DirectoryDeps) *Directory {
 	return &Directory{policy: d.Policy, registration: d.Registration, users: d.Users, dir: d.Dir, members: d.Members,
 		orgs: d.Orgs, personal: d.Personal, auditQuery: d.AuditQuery, tx: d.Tx, audit: d.Audit, clock: d.Clock,
-		ids: d.IDs, creds: d.Credentials, revoker: d.Revoker}
+		ids: d.IDs, creds: d.Credentials, revoker: d.Revoker, passkeys: d.Passkeys}
 }
 
 // List pages through users (system admins only).

@@ -109,6 +109,16 @@ func (d *Directory) Export(ctx context.Context, p domain.Principal) (ports.UserE
 	for i := range ex.AuditEvents {
 		hideOtherActor(&ex.AuditEvents[i], c.ID())
 	}
+	if d.passkeys != nil {
+		if ex.Passkeys, err = d.passkeys.ByUser(ctx, c.ID()); err != nil {
+			return ports.UserExport{}, err
+		}
+		for i := range ex.Passkeys {
+			// The credential id and public key name and verify the
+			// authenticator: public data of no use to the person.
+			ex.Passkeys[i].CredentialID, ex.Passkeys[i].PublicKey = nil, nil
+		}
+	}
 	if err := recordAudit(ctx, d.audit, d.ids, d.clock, c.ID(), domain.ActionUserExported, "user", c.ID().String(), nil, nil); err != nil {
 		return ports.UserExport{}, err
 	}

@@ -78,6 +78,31 @@ func (l *Login) finish(ctx context.Context, ticket, code string) (TokenPair, err
 	if !ok {
 		return TokenPair{}, ErrMFATicketInvalid
 	}
+	return l.completeTicket(ctx, t, ticketStep{check: func(ctx context.Context, user *domain.User, at *LoginAttempt) error {
+		if !user.MFAEnabled() {
+			return nil
+		}
+		return l.secondFactor(ctx, user, at, code)
+	}})
+}
+
+// ticketStep is the second factor of a two-step sign-in: a code (Finish)
+// or a passkey (Passkeys.FinishSecondFactor).
+type ticketStep struct {
+	// check judges the factor within the attempt's reservation. On an
+	// error it has already failed or released the reservation.
+	check func(ctx context.Context, user *domain.User, at *LoginAttempt) error
+	// commit, when set, runs in the session's transaction before anything
+	// else there: what the check spends (a passkey's counter) is written
+	// with the session or not at all.
+	commit func(ctx context.Context) error
+}
+
+// completeTicket is the second step for an opened ticket: the account is
+// judged again under the login throttles (it must still be the one whose
+// password was right, active and unlocked), step checks the second factor,
+// and a session starts.
+func (l *Login) completeTicket(ctx context.Context, t mfaTicket, step ticketStep) (TokenPair, error) {
 	user, at, err := l.creds.BeginLogin(ctx, t.Login)
 	if err != nil {
 		if domain.KindOf(err) == domain.KindRateLimited {
@@ -93,16 +118,19 @@ func (l *Login) finish(ctx context.Context, ticket, code string) (TokenPair, err
 		l.auditFailure(ctx, user, domain.ActionLoginLocked, "account_locked")
 		return TokenPair{}, errors.Join(domain.LoginLocked(wait), at.Release(ctx))
 	}
-	if user.MFAEnabled() {
-		if err := l.secondFactor(ctx, user, at, code); err != nil {
-			return TokenPair{}, err
-		}
+	if err := step.check(ctx, user, at); err != nil {
+		return TokenPair{}, err
 	}
 	if l.requireVerified && !user.EmailVerified() {
 		return TokenPair{}, errors.Join(domain.ErrEmailNotVerified, at.Succeed(ctx))
 	}
 	var pair TokenPair
 	err = l.sessions.tx.WithinTx(ctx, func(ctx context.Context) error {
+		if step.commit != nil {
+			if err := step.commit(ctx); err != nil {
+				return err
+			}
+		}
 		if err := at.Succeed(ctx); err != nil {
 			return err
 		}
