@@ -19,6 +19,7 @@ import (
 
 	"github.com/caarlos0/env/v11"
 	"github.com/joho/godotenv"
+	"golang.org/x/net/publicsuffix"
 
 	"github.com/ums-project/ums/ports"
 )
@@ -151,6 +152,17 @@ type Config struct {
 	PasswordRequireClasses int `env:"PASSWORD_REQUIRE_CLASSES" envDefault:"0"`
 	PasswordMaxAgeDays     int `env:"PASSWORD_MAX_AGE_DAYS" envDefault:"0"`
 	PasswordHistory        int `env:"PASSWORD_HISTORY" envDefault:"0"`
+
+	// WebAuthnRPID is the passkeys' relying party id: a domain that is
+	// each origin's host or a registrable suffix of it. Empty means the
+	// host of PUBLIC_URL (ParseConfig fills it in), unless that is an IP
+	// address, which cannot be one: passkeys are then off.
+	WebAuthnRPID string `env:"WEBAUTHN_RP_ID"`
+	// WebAuthnRPOrigins are the exact origins browsers may run passkey
+	// ceremonies from. Empty means the origin of PUBLIC_URL.
+	WebAuthnRPOrigins []string `env:"WEBAUTHN_RP_ORIGINS" envSeparator:","`
+	// WebAuthnRPName is the name authenticators show beside a passkey.
+	WebAuthnRPName string `env:"WEBAUTHN_RP_NAME" envDefault:"UMS"`
 }
 
 // IsProduction reports whether the production safety rules apply.
@@ -185,6 +197,7 @@ func ParseConfig(vars map[string]string) (Config, error) {
 			c.LogFormat = "json"
 		}
 	}
+	c.defaultWebAuthn()
 	return c, c.Validate()
 }
 
@@ -371,6 +384,7 @@ func (c Config) Validate() error {
 			bad("KEY_ENCRYPTION_KEY", "%v", err)
 		}
 	}
+	errs = append(errs, c.webAuthnErrors()...)
 	if c.IsProduction() {
 		errs = append(errs, c.productionErrors()...)
 	}
@@ -555,4 +569,144 @@ func ParseRateLimit(s string) (ports.RateLimit, error) {
 // when no secret was set: published in its repository, so nobody's secret.
 var publicLegacySecrets = map[string]bool{
 	"dev-secret-key-change-in-production": true,
+}
+
+// defaultWebAuthn derives the passkeys' relying party from PUBLIC_URL where
+// it is not set, and writes every origin the way browsers serialize it
+// (the library compares them as strings).
+func (c *Config) defaultWebAuthn() {
+	pub, err := url.Parse(strings.TrimSpace(c.PublicURL))
+	if err != nil || pub.Host == "" {
+		pub = nil
+	}
+	if pub != nil && net.ParseIP(pub.Hostname()) != nil {
+		// Browsers (and the library) refuse an IP address as a relying
+		// party: without a domain of their own, passkeys are off.
+		pub = nil
+	}
+	c.WebAuthnRPID = strings.ToLower(strings.TrimSpace(c.WebAuthnRPID))
+	if c.WebAuthnRPID == "" && pub != nil {
+		c.WebAuthnRPID = strings.ToLower(pub.Hostname())
+	}
+	var origins []string
+	for _, o := range c.WebAuthnRPOrigins {
+		if o = strings.TrimSpace(o); o != "" {
+			origins = append(origins, browserOrigin(o))
+		}
+	}
+	if len(origins) == 0 && pub != nil && c.WebAuthnRPID != "" {
+		origins = []string{browserOrigin(pub.Scheme + "://" + pub.Host)}
+	}
+	c.WebAuthnRPOrigins = origins
+}
+
+// browserOrigin writes an origin as a browser sends it in a WebAuthn
+// ceremony: lower-case scheme and host, no default port, no trailing
+// slash. What is not an origin is returned as is, for Validate to name.
+func browserOrigin(o string) string {
+	u, err := url.Parse(o)
+	if err != nil || u.Host == "" || u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+		return o
+	}
+	host, port := strings.ToLower(u.Hostname()), u.Port()
+	if (u.Scheme == "https" && port == "443") || (u.Scheme == "http" && port == "80") {
+		port = ""
+	}
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	if port != "" {
+		host += ":" + port
+	}
+	return u.Scheme + "://" + host
+}
+
+// PasskeysEnabled reports whether passkeys are on: they need a relying
+// party id, which PUBLIC_URL gives unless its host is an IP address.
+func (c Config) PasskeysEnabled() bool { return c.WebAuthnRPID != "" }
+
+// webAuthnErrors checks the relying party: an RP ID a browser accepts for
+// every origin, exact http(s) origins, and https in production (browsers
+// allow passkeys over plain http on localhost only).
+func (c Config) webAuthnErrors() []error {
+	var errs []error
+	bad := func(name, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", name, fmt.Sprintf(format, args...)))
+	}
+	if !c.PasskeysEnabled() {
+		if len(c.WebAuthnRPOrigins) > 0 {
+			bad("WEBAUTHN_RP_ORIGINS", "needs WEBAUTHN_RP_ID: the host of PUBLIC_URL is an IP address, which cannot be a relying party")
+		}
+		return errs
+	}
+	idErr := checkRPID(c.WebAuthnRPID)
+	if idErr != nil {
+		bad("WEBAUTHN_RP_ID", "%v", idErr)
+	}
+	if len(c.WebAuthnRPOrigins) == 0 {
+		bad("WEBAUTHN_RP_ORIGINS", "at least one origin is required (the default is the origin of PUBLIC_URL)")
+	}
+	for _, o := range c.WebAuthnRPOrigins {
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+			strings.Contains(o, "*") || u.Path != "" || u.RawQuery != "" || u.Fragment != "" {
+			bad("WEBAUTHN_RP_ORIGINS", "%q must be an exact http(s) origin such as https://login.example.com (no path, no wildcard)", o)
+			continue
+		}
+		host := strings.ToLower(u.Hostname())
+		if idErr == nil && !rpIDCovers(c.WebAuthnRPID, host) {
+			bad("WEBAUTHN_RP_ORIGINS", "the host of %q is neither WEBAUTHN_RP_ID (%s) nor one of its subdomains; browsers would refuse its passkeys",
+				o, c.WebAuthnRPID)
+		}
+		if c.IsProduction() && u.Scheme != "https" && !isLocalhost(host) {
+			bad("WEBAUTHN_RP_ORIGINS", "%q: production needs https origins (browsers offer passkeys over http on localhost only)", o)
+		}
+	}
+	if name := strings.TrimSpace(c.WebAuthnRPName); name == "" || len(name) > 64 {
+		bad("WEBAUTHN_RP_NAME", "must be 1 to 64 characters")
+	}
+	return errs
+}
+
+// checkRPID accepts a domain name that is not a public suffix (a passkey
+// for "com" or "github.io" would be offered on every site under it), or
+// localhost. Browsers refuse IP addresses.
+func checkRPID(id string) error {
+	switch {
+	case id == "localhost":
+		return nil
+	case net.ParseIP(strings.Trim(id, "[]")) != nil:
+		return fmt.Errorf("%q is an IP address, which browsers refuse as a relying party; use a domain name (or localhost)", id)
+	case len(id) > 253 || strings.ContainsAny(id, ":/*@?# "):
+		return fmt.Errorf("%q must be a domain such as example.com: no scheme, port or path", id)
+	}
+	for _, label := range strings.Split(id, ".") {
+		if len(label) == 0 || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return fmt.Errorf("%q is not a valid domain name", id)
+		}
+		for i := 0; i < len(label); i++ {
+			if b := label[i]; (b < 'a' || b > 'z') && (b < '0' || b > '9') && b != '-' {
+				return fmt.Errorf("%q is not a valid domain name (write an internationalized name in its xn-- form)", id)
+			}
+		}
+	}
+	if suffix, _ := publicsuffix.PublicSuffix(id); suffix == id {
+		return fmt.Errorf("%q is a public suffix; use a domain of your own, such as example.com", id)
+	}
+	return nil
+}
+
+// rpIDCovers reports whether a browser on host may use passkeys of RP ID
+// id: the host is the id itself or a subdomain of it (never an IP).
+func rpIDCovers(id, host string) bool {
+	if net.ParseIP(host) != nil {
+		return false
+	}
+	return host == id || strings.HasSuffix(host, "."+id)
+}
+
+// isLocalhost reports whether a host is the local machine by name, which
+// browsers treat as a secure context over plain http.
+func isLocalhost(host string) bool {
+	return host == "localhost" || strings.HasSuffix(host, ".localhost")
 }

@@ -175,6 +175,7 @@ type httpParams struct {
 	Legacy       *legacyapi.API `optional:"true"`
 	Pages        *web.Pages     `optional:"true"`
 	OAuthClients *application.OAuthClients
+	Passkeys     *application.Passkeys
 	Checks       []ports.HealthCheck `group:"health"`
 }
 
@@ -205,7 +206,7 @@ func newHTTPServer(p httpParams) (*httpadapter.Server, error) {
 		Login: p.Login, Sessions: p.Sessions, MFA: p.MFA, Profiles: p.Profiles, Account: p.Account,
 		Orgs: p.Orgs, Permissions: p.Permissions, Directory: p.Directory, HealthChecks: p.Checks,
 		RateLimiter: p.RateLimiter, Metrics: observability(c, p.Metrics), Legacy: mounted(p.Legacy),
-		Pages: pages(p.Pages), OAuthClients: p.OAuthClients}, p.Log)
+		Pages: pages(p.Pages), OAuthClients: p.OAuthClients, Passkeys: p.Passkeys}, p.Log)
 	if err != nil {
 		return nil, err
 	}

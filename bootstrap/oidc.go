@@ -101,14 +101,15 @@ type pagesParams struct {
 	Orgs         *application.Orgs
 	Permissions  *application.Permissions
 	OAuthClients *application.OAuthClients
+	Passkeys     *application.Passkeys
 }
 
 func newPages(p pagesParams) (*web.Pages, error) {
 	return web.New(web.Deps{Login: p.Login, SignOn: p.SignOn, Provider: p.Provider,
 		Registration: p.Registration, Account: p.Account, MFA: p.MFA, Profiles: p.Profiles, Sessions: p.Sessions,
 		Directory: p.Directory, Orgs: p.Orgs, Permissions: p.Permissions, OAuthClients: p.OAuthClients,
-		Secure: p.Config.IsProduction(), IdleTimeout: p.Config.UIIdleTimeout, ReauthAfter: p.Config.UIReauthAfter,
-		Log: p.Log.Named("web")})
+		Passkeys: p.Passkeys, Secure: p.Config.IsProduction(), IdleTimeout: p.Config.UIIdleTimeout,
+		ReauthAfter: p.Config.UIReauthAfter, Log: p.Log.Named("web")})
 }
 
 // authRequestPrune is how often expired sign-in requests are deleted.

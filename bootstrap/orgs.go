@@ -59,12 +59,14 @@ type directoryParams struct {
 	IDs          ports.IDGenerator
 	Credentials  *application.Credentials
 	Revoker      *application.Revoker
+	Passkeys     ports.PasskeyRepository
 }
 
 func newDirectory(p directoryParams) *application.Directory {
 	return application.NewDirectory(application.DirectoryDeps{Policy: p.Policy, Registration: p.Registration,
 		Users: p.Users, Dir: p.Dir, Members: p.Members, Orgs: p.Orgs, Personal: p.Personal, AuditQuery: p.AuditQuery,
-		Tx: p.Tx, Audit: p.Audit, Clock: p.Clock, IDs: p.IDs, Credentials: p.Credentials, Revoker: p.Revoker})
+		Tx: p.Tx, Audit: p.Audit, Clock: p.Clock, IDs: p.IDs, Credentials: p.Credentials, Revoker: p.Revoker,
+		Passkeys: p.Passkeys})
 }
 
 // auditRetentionEvery is how often the retention job looks for old events.

@@ -74,6 +74,9 @@ type UserExport struct {
 	Memberships []domain.Membership
 	Grants      []domain.Grant
 	AuditEvents []domain.AuditEvent
+	// Passkeys are the user's passkeys, public data only: the credential
+	// id and public key are left out.
+	Passkeys []domain.Passkey
 }
 
 // PersonalData erases and exports a user's data (GDPR art. 17, 15, 20).

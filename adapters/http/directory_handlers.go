@@ -1,6 +1,7 @@
 package http
 
 import (
+	"encoding/hex"
 	"net/http"
 	"time"
 
@@ -84,6 +85,19 @@ type sessionExport struct {
 	RevokedAt  *time.Time `json:"revoked_at"`
 }
 
+// passkeyExport is a passkey as the export shows it: neither the
+// credential id nor the public key.
+type passkeyExport struct {
+	ID         string     `json:"id"`
+	Name       string     `json:"name"`
+	CreatedAt  time.Time  `json:"created_at"`
+	LastUsedAt *time.Time `json:"last_used_at"`
+	BackedUp   bool       `json:"backed_up"`
+	Transports []string   `json:"transports"`
+	// AAGUID names the authenticator's model, in hex.
+	AAGUID string `json:"aaguid"`
+}
+
 // exportResponse is everything held about the caller, secrets left out:
 // no hash, no TOTP secret, no token of any kind.
 type exportResponse struct {
@@ -92,6 +106,7 @@ type exportResponse struct {
 	Memberships []memberResponse     `json:"memberships"`
 	Grants      []grantResponse      `json:"grants"`
 	AuditEvents []auditEventResponse `json:"audit_events"`
+	Passkeys    []passkeyExport      `json:"passkeys"`
 }
 
 func (h *directoryHandlers) list(c echo.Context) error {
@@ -224,7 +239,7 @@ func (h *directoryHandlers) export(c echo.Context) error {
 		return err
 	}
 	out := exportResponse{User: newUserResponse(&ex.User), Sessions: []sessionExport{}, Memberships: []memberResponse{},
-		Grants: []grantResponse{}, AuditEvents: []auditEventResponse{}}
+		Grants: []grantResponse{}, AuditEvents: []auditEventResponse{}, Passkeys: []passkeyExport{}}
 	for _, s := range ex.Sessions {
 		out.Sessions = append(out.Sessions, sessionExport{ID: s.ID.String(), CreatedAt: s.CreatedAt, LastUsedAt: s.LastUsedAt,
 			ExpiresAt: s.ExpiresAt, IP: s.IP, UserAgent: s.UserAgent, RevokedAt: s.RevokedAt})
@@ -237,6 +252,10 @@ func (h *directoryHandlers) export(c echo.Context) error {
 	}
 	for _, e := range ex.AuditEvents {
 		out.AuditEvents = append(out.AuditEvents, newAuditEventResponse(e))
+	}
+	for _, p := range ex.Passkeys {
+		out.Passkeys = append(out.Passkeys, passkeyExport{ID: p.ID.String(), Name: p.Name, CreatedAt: p.CreatedAt,
+			LastUsedAt: p.LastUsedAt, BackedUp: p.BackedUp, Transports: nonNil(p.Transports), AAGUID: hex.EncodeToString(p.AAGUID)})
 	}
 	c.Response().Header().Set(echo.HeaderContentDisposition, `attachment; filename="ums-export.json"`)
 	return c.JSON(http.StatusOK, out)

@@ -85,6 +85,9 @@ type Services struct {
 	// OAuthClients and Consents serve the client registry and users'
 	// consents; nil leaves those routes out.
 	OAuthClients *application.OAuthClients
+	// Passkeys serves passkey registration and sign-in; nil leaves those
+	// routes out.
+	Passkeys *application.Passkeys
 }
 
 // Mounted is another API served beside /api/v1 on the same server, behind
@@ -237,6 +240,17 @@ func NewServer(cfg Config, svc Services, log *zap.Logger) (*Server, error) {
 	api.PATCH("/me", me.patch, bearer)
 	api.GET("/me/sessions", auth.listSessions, bearer)
 	api.DELETE("/me/sessions/:id", auth.revokeSession, bearer)
+
+	if svc.Passkeys != nil {
+		pk := &passkeyHandlers{passkeys: svc.Passkeys, signIn: svc.Login, bodyLimit: cfg.BodyLimit}
+		api.POST("/auth/passkeys/login/options", pk.loginOptions, limitLogin)
+		api.POST("/auth/passkeys/login", pk.login, limitLogin)
+		api.POST("/me/passkeys/register/options", pk.registerOptions, bearer)
+		api.POST("/me/passkeys/register", pk.register, bearer)
+		api.GET("/me/passkeys", pk.list, bearer)
+		api.PATCH("/me/passkeys/:id", pk.rename, bearer)
+		api.DELETE("/me/passkeys/:id", pk.delete, bearer)
+	}
 
 	if svc.OAuthClients != nil {
 		oc := &oauthHandlers{clients: svc.OAuthClients, bodyLimit: cfg.BodyLimit}
