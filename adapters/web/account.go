@@ -37,6 +37,9 @@ func (p *Pages) registerAccount(in *echo.Group) {
 	a.POST("/mfa/setup", p.mfaSetup)
 	a.POST("/mfa/activate", p.mfaActivate)
 	a.POST("/mfa/disable", p.mfaDisable)
+	if p.d.Passkeys != nil {
+		p.registerAccountPasskeys(a)
+	}
 	a.GET("/export", p.exportPage)
 	a.POST("/export", p.exportDownload)
 	a.GET("/delete", p.deletePage)
@@ -103,6 +106,9 @@ func (p *Pages) accountPage(current string) accountPage {
 		{Href: PathAccount + "/email", Label: "Email"},
 		{Href: PathAccount + "/sessions", Label: "Sessions"},
 		{Href: PathAccount + "/mfa", Label: "Two-step verification"},
+	}
+	if p.d.Passkeys != nil {
+		tabs = append(tabs, accountTab{Href: pathPasskeys, Label: "Passkeys"})
 	}
 	if p.d.OAuthClients != nil {
 		tabs = append(tabs, accountTab{Href: PathAccount + "/consents", Label: "Applications"})

@@ -77,6 +77,9 @@ type Deps struct {
 	Orgs         *application.Orgs
 	Permissions  *application.Permissions
 	OAuthClients *application.OAuthClients
+	// Passkeys, when set, lets people register passkeys on their
+	// account and sign in with them.
+	Passkeys *application.Passkeys
 
 	// Secure marks cookies Secure and gives them the __Host- prefix
 	// (production, behind HTTPS).
@@ -238,6 +241,7 @@ func (p *Pages) Register(e *echo.Echo) {
 	ui.POST("/logout", p.logout)
 	ui.GET("/logged-out", p.loggedOut)
 	p.registerPublic(ui, limit)
+	p.registerPasskeys(ui, limit)
 
 	// Everything below needs a signed-in browser.
 	in := ui.Group("", p.requireSession, p.passwordFirst)
