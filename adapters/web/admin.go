@@ -50,6 +50,7 @@ func (p *Pages) registerAdmin(in *echo.Group) {
 	a.POST("/permissions/:name/deactivate", p.adminPermissionDeactivate)
 
 	a.GET("/audit", p.adminAudit)
+	p.registerAdminClients(a)
 }
 
 // adminHome sends system admins to the users and everyone else to the
