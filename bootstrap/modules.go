@@ -177,6 +177,9 @@ type httpParams struct {
 	OAuthClients *application.OAuthClients
 	Passkeys     *application.Passkeys
 	Checks       []ports.HealthCheck `group:"health"`
+	// Schemes are the bearer credentials besides session tokens
+	// (personal access tokens, service accounts' tokens).
+	Schemes []application.BearerScheme `group:"bearer"`
 }
 
 func newHTTPServer(p httpParams) (*httpadapter.Server, error) {
@@ -203,7 +206,7 @@ func newHTTPServer(p httpParams) (*httpadapter.Server, error) {
 		TLSCertFile: c.TLSCertFile, TLSKeyFile: c.TLSKeyFile, RedirectAddr: c.HTTPRedirectAddr, PublicURL: c.PublicURL,
 		RateLimits: limits, MetricsAddr: c.MetricsAddr, MetricsBearerToken: c.MetricsBearerToken,
 	}, httpadapter.Services{Registration: p.Registration, Keys: p.Keys,
-		Login: p.Login, Sessions: p.Sessions, MFA: p.MFA, Profiles: p.Profiles, Account: p.Account,
+		Login: p.Login, Sessions: p.Sessions, Bearer: application.NewBearer(p.Sessions, p.Schemes...), MFA: p.MFA, Profiles: p.Profiles, Account: p.Account,
 		Orgs: p.Orgs, Permissions: p.Permissions, Directory: p.Directory, HealthChecks: p.Checks,
 		RateLimiter: p.RateLimiter, Metrics: observability(c, p.Metrics), Legacy: mounted(p.Legacy),
 		Pages: pages(p.Pages), OAuthClients: p.OAuthClients, Passkeys: p.Passkeys}, p.Log)

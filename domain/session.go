@@ -68,7 +68,37 @@ type Principal struct {
 	// PasswordChangeRequired is carried by tokens issued while a password
 	// change was pending.
 	PasswordChangeRequired bool
+	// Kind is what vouched for the caller: a person's session (the zero
+	// value), a personal access token or a service account's token.
+	Kind PrincipalKind
+	// Scope narrows a personal access token; nil for every other kind.
+	Scope *TokenScope
 }
+
+// PrincipalKind tells the credentials behind a request apart.
+type PrincipalKind string
+
+// The kinds of principal.
+const (
+	PrincipalSession        PrincipalKind = ""
+	PrincipalPersonalToken  PrincipalKind = "personal_access_token"
+	PrincipalServiceAccount PrincipalKind = "service_account"
+)
+
+// TokenScope is what a personal access token may speak for: only the
+// organization named (any when OrgID is nil) and only the permissions
+// named, each still held by the owner at the time of use.
+type TokenScope struct {
+	TokenID     uuid.UUID
+	OrgID       *uuid.UUID
+	Permissions []string
+}
+
+// IsPersonalToken reports whether a personal access token vouched for p.
+func (p Principal) IsPersonalToken() bool { return p.Kind == PrincipalPersonalToken }
+
+// IsServiceAccount reports whether p is a service account.
+func (p Principal) IsServiceAccount() bool { return p.Kind == PrincipalServiceAccount }
 
 // AccessClaims are the facts an access token carries besides iss and aud.
 type AccessClaims struct {

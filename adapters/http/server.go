@@ -67,6 +67,9 @@ type Services struct {
 	Keys         *application.Keys
 	Login        *application.Login
 	Sessions     *application.Sessions
+	// Bearer checks the API's bearer credentials (session tokens and
+	// the other schemes wired into it).
+	Bearer       *application.Bearer
 	MFA          *application.MFA
 	Profiles     *application.Profiles
 	Account      *application.Account
@@ -161,9 +164,16 @@ func NewServer(cfg Config, svc Services, log *zap.Logger) (*Server, error) {
 	api := e.Group("/api/v1")
 	limitLogin, limitRegister, limitRefresh := lim.middleware(ScopeLogin), lim.middleware(ScopeRegister), lim.middleware(ScopeRefresh)
 	limitPassword, limitEmail := lim.middleware(ScopePassword), lim.middleware(ScopeEmail)
-	bearer := requireBearer(svc.Sessions, false)
-	// Routes a user with a pending password change may still use.
-	pending := requireBearer(svc.Sessions, true)
+	// bearer admits people's session tokens and service accounts;
+	// person only people's session tokens (their own credentials,
+	// sessions and data); pending, people whose password change is
+	// pending (the routes out of that state); readers also personal
+	// access tokens (the routes such a token exists for).
+	bearer := requireBearer(svc.Bearer, bearerRule{serviceAccounts: true})
+	person := requireBearer(svc.Bearer, bearerRule{})
+	pending := requireBearer(svc.Bearer, bearerRule{pending: true})
+	readers := requireBearer(svc.Bearer, bearerRule{personalTokens: true, serviceAccounts: true})
+	readersPending := requireBearer(svc.Bearer, bearerRule{pending: true, personalTokens: true, serviceAccounts: true})
 	auth := &authHandlers{registration: svc.Registration, signIn: svc.Login, sessions: svc.Sessions, bodyLimit: cfg.BodyLimit}
 	api.POST("/auth/register", auth.register, limitRegister)
 	api.POST("/auth/login", auth.login, limitLogin)
@@ -176,12 +186,12 @@ func NewServer(cfg Config, svc Services, log *zap.Logger) (*Server, error) {
 	api.POST("/auth/password/forgot", acct.forgotPassword, limitPassword)
 	api.POST("/auth/password/reset", acct.resetPassword, limitPassword)
 	api.GET("/auth/password/status", acct.passwordStatus, pending)
-	api.POST("/auth/email/change", acct.changeEmail, limitEmail, bearer)
+	api.POST("/auth/email/change", acct.changeEmail, limitEmail, person)
 	api.POST("/auth/email/verify", acct.verifyEmail, limitEmail)
-	api.POST("/auth/email/verify/resend", acct.resendVerification, limitEmail, bearer)
-	api.POST("/auth/mfa/totp/setup", acct.setupTOTP, bearer)
-	api.POST("/auth/mfa/totp/activate", acct.activateTOTP, bearer)
-	api.POST("/auth/mfa/totp/disable", acct.disableTOTP, bearer)
+	api.POST("/auth/email/verify/resend", acct.resendVerification, limitEmail, person)
+	api.POST("/auth/mfa/totp/setup", acct.setupTOTP, person)
+	api.POST("/auth/mfa/totp/activate", acct.activateTOTP, person)
+	api.POST("/auth/mfa/totp/disable", acct.disableTOTP, person)
 
 	admin := &adminHandlers{dir: svc.Directory, mfa: svc.MFA}
 	dir := &directoryHandlers{dir: svc.Directory, bodyLimit: cfg.BodyLimit}
@@ -219,10 +229,10 @@ func NewServer(cfg Config, svc Services, log *zap.Logger) (*Server, error) {
 	api.DELETE("/permissions/:name", perms.deactivate, bearer)
 	api.GET("/role-permissions/:role", perms.globalRolePermissions, bearer)
 	api.PUT("/role-permissions/:role", perms.setGlobalRolePermissions, bearer)
-	api.POST("/authorize", perms.authorize, bearer)
-	api.POST("/authorize/batch", perms.authorizeBatch, bearer)
-	api.GET("/me/permissions", perms.myPermissions, bearer)
-	api.GET("/me/export", dir.export, bearer)
+	api.POST("/authorize", perms.authorize, readers)
+	api.POST("/authorize/batch", perms.authorizeBatch, readers)
+	api.GET("/me/permissions", perms.myPermissions, readers)
+	api.GET("/me/export", dir.export, person)
 	api.DELETE("/me", dir.eraseMe, pending)
 
 	if svc.Pages != nil {
@@ -236,20 +246,20 @@ func NewServer(cfg Config, svc Services, log *zap.Logger) (*Server, error) {
 	}
 
 	me := &meHandlers{profiles: svc.Profiles, bodyLimit: cfg.BodyLimit}
-	api.GET("/me", me.get, pending)
-	api.PATCH("/me", me.patch, bearer)
-	api.GET("/me/sessions", auth.listSessions, bearer)
-	api.DELETE("/me/sessions/:id", auth.revokeSession, bearer)
+	api.GET("/me", me.get, readersPending)
+	api.PATCH("/me", me.patch, person)
+	api.GET("/me/sessions", auth.listSessions, person)
+	api.DELETE("/me/sessions/:id", auth.revokeSession, person)
 
 	if svc.Passkeys != nil {
 		pk := &passkeyHandlers{passkeys: svc.Passkeys, signIn: svc.Login, bodyLimit: cfg.BodyLimit}
 		api.POST("/auth/passkeys/login/options", pk.loginOptions, limitLogin)
 		api.POST("/auth/passkeys/login", pk.login, limitLogin)
-		api.POST("/me/passkeys/register/options", pk.registerOptions, bearer)
-		api.POST("/me/passkeys/register", pk.register, bearer)
-		api.GET("/me/passkeys", pk.list, bearer)
-		api.PATCH("/me/passkeys/:id", pk.rename, bearer)
-		api.DELETE("/me/passkeys/:id", pk.delete, bearer)
+		api.POST("/me/passkeys/register/options", pk.registerOptions, person)
+		api.POST("/me/passkeys/register", pk.register, person)
+		api.GET("/me/passkeys", pk.list, person)
+		api.PATCH("/me/passkeys/:id", pk.rename, person)
+		api.DELETE("/me/passkeys/:id", pk.delete, person)
 	}
 
 	if svc.OAuthClients != nil {
@@ -260,8 +270,8 @@ func NewServer(cfg Config, svc Services, log *zap.Logger) (*Server, error) {
 		api.PATCH("/oauth/clients/:id", oc.update, bearer)
 		api.DELETE("/oauth/clients/:id", oc.delete, bearer)
 		api.POST("/oauth/clients/:id/rotate-secret", oc.rotateSecret, bearer)
-		api.GET("/me/consents", oc.consents, bearer)
-		api.DELETE("/me/consents/:client_id", oc.revokeConsent, bearer)
+		api.GET("/me/consents", oc.consents, person)
+		api.DELETE("/me/consents/:client_id", oc.revokeConsent, person)
 	}
 
 	srv := &http.Server{
