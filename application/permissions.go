@@ -148,6 +148,11 @@ const (
 func (s *Permissions) Authorize(ctx context.Context, p domain.Principal, userID *uuid.UUID, checks []Check) ([]Answer, error) {
 	subject := p.UserID
 	if userID != nil && *userID != p.UserID {
+		if p.Scope != nil {
+			// A token speaks for its owner only, however much the owner
+			// may ask about others.
+			return nil, errScopedTokenAsksForOthers
+		}
 		if _, err := s.policy.RequireSystemAdmin(ctx, p); err != nil {
 			return nil, err
 		}
@@ -182,10 +187,15 @@ func (s *Permissions) Authorize(ctx context.Context, p domain.Principal, userID 
 	for i, c := range checks {
 		f := facts[c.OrgID]
 		out[i] = Answer{UserID: subject, OrgID: c.OrgID, UserActive: f.UserActive, OrgExists: f.OrgExists,
-			OrgName: f.OrgName, OrgSlug: f.OrgSlug, Decision: domain.Decide(f, c.Permissions, now)}
+			OrgName: f.OrgName, OrgSlug: f.OrgSlug, Decision: domain.DecideScoped(f, c.Permissions, now, p.Scope, c.OrgID)}
 	}
 	return out, nil
 }
+
+// errScopedTokenAsksForOthers refuses a personal access token's question
+// about another user.
+var errScopedTokenAsksForOthers = &domain.Error{Kind: domain.KindForbidden, Code: "personal_token_not_allowed",
+	Message: "a personal access token answers for its owner only"}
 
 // MyPermissions lists the caller's effective permissions in an
 // organization; one they do not belong to is 404.
@@ -198,7 +208,7 @@ func (s *Permissions) MyPermissions(ctx context.Context, p domain.Principal, org
 	if !f.UserActive {
 		return Answer{}, domain.ErrInvalidToken
 	}
-	d := domain.Decide(f, nil, s.clock.Now())
+	d := domain.DecideScoped(f, nil, s.clock.Now(), p.Scope, orgID)
 	if !d.Allowed && len(d.Permissions) == 0 {
 		// Neither a member nor holding a grant there: not theirs to see.
 		return Answer{}, domain.ErrOrgNotFound

@@ -21,6 +21,24 @@ type Revoker struct {
 	ids      ports.IDGenerator
 	list     *RevocationList
 	bus      ports.RevocationBus
+	// tokens, when set, are personal access tokens, which end with all
+	// of their owner's sessions.
+	tokens ports.PersonalTokenRepository
+}
+
+// EndPersonalTokensToo makes every "end all of the user's sessions" also
+// revoke the user's personal access tokens: logout-all, deactivation,
+// erasure, a password reset, an administrator's revocation. It is set
+// once, while wiring.
+func (r *Revoker) EndPersonalTokensToo(tokens ports.PersonalTokenRepository) { r.tokens = tokens }
+
+// endTokens revokes the user's personal access tokens, when wired.
+func (r *Revoker) endTokens(ctx context.Context, userID uuid.UUID, now time.Time, reason string) error {
+	if r.tokens == nil {
+		return nil
+	}
+	_, err := r.tokens.RevokeAllForUser(ctx, userID, now, reason)
+	return err
 }
 
 // NewRevoker wires session revocation.
@@ -35,6 +53,9 @@ func NewRevoker(sessions ports.SessionRepository, tx ports.TxManager, audit port
 // for Announce after commit.
 func (r *Revoker) EndUserSessions(ctx context.Context, userID, keep uuid.UUID, reason string, now time.Time) ([]uuid.UUID, error) {
 	if keep == uuid.Nil {
+		if err := r.endTokens(ctx, userID, now, reason); err != nil {
+			return nil, err
+		}
 		return r.sessions.RevokeAllForUser(ctx, userID, now, reason)
 	}
 	active, err := r.sessions.ActiveByUser(ctx, userID, now)
@@ -116,6 +137,9 @@ func (r *Revoker) endAll(ctx context.Context, userID uuid.UUID, reason, action s
 	err := r.tx.WithinTx(ctx, func(ctx context.Context) error {
 		var err error
 		if ids, err = r.sessions.RevokeAllForUser(ctx, userID, now, reason); err != nil {
+			return err
+		}
+		if err := r.endTokens(ctx, userID, now, reason); err != nil {
 			return err
 		}
 		ev := domain.NewAuditEvent(ctx, r.ids.NewID(), now, action, domain.OutcomeSuccess)

@@ -12,7 +12,7 @@ import (
 // fx builds only what is asked for, so a CLI command never connects to what
 // it does not need.
 func CoreModules(c Config) fx.Option {
-	opts := []fx.Option{SQLStoreModule, CryptoModule, SystemModule, ApplicationModule, AuthModule, AccountModule, OrgModule, OIDCModule, PasskeysModule, ObservabilityModule}
+	opts := []fx.Option{SQLStoreModule, CryptoModule, SystemModule, ApplicationModule, AuthModule, AccountModule, OrgModule, OIDCModule, PasskeysModule, PersonalTokensModule, ObservabilityModule}
 	if c.RedisURL != "" {
 		opts = append(opts, RedisModule)
 	}

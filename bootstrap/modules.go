@@ -176,6 +176,7 @@ type httpParams struct {
 	Pages        *web.Pages     `optional:"true"`
 	OAuthClients *application.OAuthClients
 	Passkeys     *application.Passkeys
+	Tokens       *application.PersonalTokens
 	Checks       []ports.HealthCheck `group:"health"`
 	// Schemes are the bearer credentials besides session tokens
 	// (personal access tokens, service accounts' tokens).
@@ -209,7 +210,8 @@ func newHTTPServer(p httpParams) (*httpadapter.Server, error) {
 		Login: p.Login, Sessions: p.Sessions, Bearer: application.NewBearer(p.Sessions, p.Schemes...), MFA: p.MFA, Profiles: p.Profiles, Account: p.Account,
 		Orgs: p.Orgs, Permissions: p.Permissions, Directory: p.Directory, HealthChecks: p.Checks,
 		RateLimiter: p.RateLimiter, Metrics: observability(c, p.Metrics), Legacy: mounted(p.Legacy),
-		Pages: pages(p.Pages), OAuthClients: p.OAuthClients, Passkeys: p.Passkeys}, p.Log)
+		Pages: pages(p.Pages), OAuthClients: p.OAuthClients, Passkeys: p.Passkeys,
+		PersonalTokens: p.Tokens}, p.Log)
 	if err != nil {
 		return nil, err
 	}

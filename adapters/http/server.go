@@ -91,6 +91,9 @@ type Services struct {
 	// Passkeys serves passkey registration and sign-in; nil leaves those
 	// routes out.
 	Passkeys *application.Passkeys
+	// PersonalTokens serves personal access tokens; nil leaves those
+	// routes out.
+	PersonalTokens *application.PersonalTokens
 }
 
 // Mounted is another API served beside /api/v1 on the same server, behind
@@ -272,6 +275,13 @@ func NewServer(cfg Config, svc Services, log *zap.Logger) (*Server, error) {
 		api.POST("/oauth/clients/:id/rotate-secret", oc.rotateSecret, bearer)
 		api.GET("/me/consents", oc.consents, person)
 		api.DELETE("/me/consents/:client_id", oc.revokeConsent, person)
+	}
+
+	if svc.PersonalTokens != nil {
+		pt := &personalTokenHandlers{tokens: svc.PersonalTokens, bodyLimit: cfg.BodyLimit}
+		api.POST("/me/tokens", pt.create, person)
+		api.GET("/me/tokens", pt.list, person)
+		api.DELETE("/me/tokens/:id", pt.revoke, person)
 	}
 
 	srv := &http.Server{
