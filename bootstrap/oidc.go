@@ -102,13 +102,14 @@ type pagesParams struct {
 	Permissions  *application.Permissions
 	OAuthClients *application.OAuthClients
 	Passkeys     *application.Passkeys
+	Tokens       *application.PersonalTokens
 }
 
 func newPages(p pagesParams) (*web.Pages, error) {
 	return web.New(web.Deps{Login: p.Login, SignOn: p.SignOn, Provider: p.Provider,
 		Registration: p.Registration, Account: p.Account, MFA: p.MFA, Profiles: p.Profiles, Sessions: p.Sessions,
 		Directory: p.Directory, Orgs: p.Orgs, Permissions: p.Permissions, OAuthClients: p.OAuthClients,
-		Passkeys: p.Passkeys, Secure: p.Config.IsProduction(), IdleTimeout: p.Config.UIIdleTimeout,
+		Passkeys: p.Passkeys, Tokens: p.Tokens, Secure: p.Config.IsProduction(), IdleTimeout: p.Config.UIIdleTimeout,
 		ReauthAfter: p.Config.UIReauthAfter, Log: p.Log.Named("web")})
 }
 

@@ -40,6 +40,9 @@ func (p *Pages) registerAccount(in *echo.Group) {
 	if p.d.Passkeys != nil {
 		p.registerAccountPasskeys(a)
 	}
+	if p.d.Tokens != nil {
+		p.registerAccountTokens(a)
+	}
 	a.GET("/export", p.exportPage)
 	a.POST("/export", p.exportDownload)
 	a.GET("/delete", p.deletePage)
@@ -109,6 +112,9 @@ func (p *Pages) accountPage(current string) accountPage {
 	}
 	if p.d.Passkeys != nil {
 		tabs = append(tabs, accountTab{Href: pathPasskeys, Label: "Passkeys"})
+	}
+	if p.d.Tokens != nil {
+		tabs = append(tabs, accountTab{Href: pathTokens, Label: "Access tokens"})
 	}
 	if p.d.OAuthClients != nil {
 		tabs = append(tabs, accountTab{Href: PathAccount + "/consents", Label: "Applications"})

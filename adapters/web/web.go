@@ -80,6 +80,8 @@ type Deps struct {
 	// Passkeys, when set, lets people register passkeys on their
 	// account and sign in with them.
 	Passkeys *application.Passkeys
+	// Tokens, when set, lets people make personal access tokens.
+	Tokens *application.PersonalTokens
 
 	// Secure marks cookies Secure and gives them the __Host- prefix
 	// (production, behind HTTPS).
