@@ -44,7 +44,9 @@ type PersonalTokenRepository struct{ db *DB }
 var _ ports.PersonalTokenRepository = (*PersonalTokenRepository)(nil)
 
 // NewPersonalTokenRepository returns a PersonalTokenRepository on db.
-func NewPersonalTokenRepository(db *DB) *PersonalTokenRepository { return &PersonalTokenRepository{db: db} }
+func NewPersonalTokenRepository(db *DB) *PersonalTokenRepository {
+	return &PersonalTokenRepository{db: db}
+}
 
 // Create implements ports.PersonalTokenRepository. The owner's users row
 // is locked (FOR UPDATE on Postgres; SQLite transactions begin IMMEDIATE
