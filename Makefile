@@ -51,11 +51,13 @@ fuzz:
 bench: build
 	$(GO) run ./test/load -bin $(BIN) -out bench
 
-## lint: formatting, vet and staticcheck
+## lint: formatting, vet, staticcheck and actionlint (the GitHub workflows; their run: scripts through shellcheck when installed).
+## actionlint's requirements live in .ci/tools.mod: its YAML library clashes with the service's.
 lint:
 	@unformatted="$$(gofmt -l .)"; if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...
+	$(GO) tool -modfile=.ci/tools.mod actionlint
 
 ## migrate: apply pending migrations to DATABASE_URL
 migrate: build

@@ -70,6 +70,9 @@ func (a *Account) ChangeEmail(ctx context.Context, p domain.Principal, newEmail,
 		fe.Field = "new_email"
 		return domain.Invalid(*fe)
 	}
+	if addr.Reserved() {
+		return domain.Invalid(domain.ErrReservedEmail("new_email"))
+	}
 	u, err := loadPrincipal(ctx, a.users, p)
 	if err != nil {
 		return err

@@ -139,6 +139,11 @@ func (d *Directory) Update(ctx context.Context, p domain.Principal, id uuid.UUID
 		if err != nil {
 			return err
 		}
+		if u.IsServiceAccount() && in.IsSystemAdmin != nil && *in.IsSystemAdmin {
+			// A service account acts within its organization only.
+			return domain.Invalid(domain.FieldError{Field: "is_system_admin", Code: "service_account",
+				Message: "a service account cannot be a system administrator"})
+		}
 		profile, err := u.ChangeProfile(in.FirstName, in.LastName, now)
 		if err != nil {
 			return err
@@ -169,8 +174,12 @@ func (d *Directory) Update(ctx context.Context, p domain.Principal, id uuid.UUID
 		if out, err = d.users.ByID(ctx, id); err != nil {
 			return err
 		}
-		return recordAudit(ctx, d.audit, d.ids, d.clock, c.ID(), domain.ActionUserUpdated, "user", id.String(), nil,
-			map[string]any{"fields": append(profile.Fields, access.Fields...)})
+		details := map[string]any{"fields": append(profile.Fields, access.Fields...)}
+		if access.Active != nil {
+			// Tells a deactivation from a reactivation (webhooks).
+			details["is_active"] = *access.Active
+		}
+		return recordAudit(ctx, d.audit, d.ids, d.clock, c.ID(), domain.ActionUserUpdated, "user", id.String(), nil, details)
 	})
 	if err != nil {
 		return nil, err

@@ -64,7 +64,11 @@ func (d *Directory) erase(ctx context.Context, actor, id uuid.UUID) error {
 			// The actor is gone too: the event names the pseudonym.
 			actor = pseudonym
 		}
-		return recordAudit(ctx, d.audit, d.ids, d.clock, actor, domain.ActionUserErased, "user", pseudonym.String(), nil, nil)
+		ev := domain.NewAuditEvent(ctx, d.ids.NewID(), d.clock.Now(), domain.ActionUserErased, domain.OutcomeSuccess)
+		ev.ActorID, ev.TargetType, ev.TargetID = &actor, "user", pseudonym.String()
+		// Never stored: client services (webhooks) need the id they hold.
+		ev.Subject = &id
+		return d.audit.Record(ctx, ev)
 	})
 	if err != nil {
 		return err

@@ -91,7 +91,7 @@ type importedUser struct {
 // normalised emails and usernames taken earlier in this run.
 func (i *Importer) buildUser(ctx context.Context, in importedUser, seen map[string]bool, rep *ImportReport) (*domain.User, string, error) {
 	email, fe := domain.ParseEmail(in.Email)
-	if fe != nil {
+	if fe != nil || email.Reserved() {
 		return nil, fmt.Sprintf("invalid email %q", in.Email), nil
 	}
 	first, fe1 := domain.ParsePersonName("first_name", truncateRunes(in.FirstName, 100))

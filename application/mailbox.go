@@ -35,11 +35,13 @@ type LinkPaths struct {
 	// Verify takes an email verification token, of a sign-up or of an
 	// email change.
 	Verify string
+	// Invite takes an invitation's token.
+	Invite string
 }
 
 // PortalLinkPaths are the pages a web app of its own serves (one at
 // MAIL_LINK_BASE_URL), which POSTs the token to the API.
-var PortalLinkPaths = LinkPaths{Reset: "/reset-password", Verify: "/verify-email"}
+var PortalLinkPaths = LinkPaths{Reset: "/reset-password", Verify: "/verify-email", Invite: "/accept-invitation"}
 
 // Mailbox issues the single-use tokens that mails carry and queues the
 // mails in the outbox, in the caller's transaction: a mail goes out only
@@ -63,6 +65,9 @@ func NewMailbox(tokens ports.OneTimeTokenRepository, outbox ports.MailOutbox, co
 	}
 	if cfg.LinkPaths.Verify == "" {
 		cfg.LinkPaths.Verify = PortalLinkPaths.Verify
+	}
+	if cfg.LinkPaths.Invite == "" {
+		cfg.LinkPaths.Invite = PortalLinkPaths.Invite
 	}
 	return &Mailbox{tokens: tokens, outbox: outbox, composer: composer, clock: clock, ids: ids, random: random, cfg: cfg}
 }

@@ -108,7 +108,31 @@ func (o *OAuthClients) List(ctx context.Context, p actor) ([]domain.OAuthClient,
 	if _, err := o.allowed(ctx, p); err != nil {
 		return nil, err
 	}
-	return o.repo.List(ctx)
+	all, err := o.repo.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// Service accounts' clients are managed with their accounts.
+	out := all[:0]
+	for _, c := range all {
+		if c.ServiceAccountID == nil {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// registered returns a client of the registry: a service account's is
+// domain.ErrOAuthClientNotFound here, managed with its account only.
+func (o *OAuthClients) registered(ctx context.Context, id string) (domain.OAuthClient, error) {
+	c, err := o.repo.ByID(ctx, id)
+	if err != nil {
+		return domain.OAuthClient{}, err
+	}
+	if c.ServiceAccountID != nil {
+		return domain.OAuthClient{}, domain.ErrOAuthClientNotFound
+	}
+	return c, nil
 }
 
 // Get returns one client.
@@ -116,7 +140,7 @@ func (o *OAuthClients) Get(ctx context.Context, p actor, id string) (domain.OAut
 	if _, err := o.allowed(ctx, p); err != nil {
 		return domain.OAuthClient{}, err
 	}
-	return o.repo.ByID(ctx, id)
+	return o.registered(ctx, id)
 }
 
 // Update changes a client's settings.
@@ -125,7 +149,7 @@ func (o *OAuthClients) Update(ctx context.Context, p actor, id string, ch domain
 	if err != nil {
 		return domain.OAuthClient{}, err
 	}
-	cur, err := o.repo.ByID(ctx, id)
+	cur, err := o.registered(ctx, id)
 	if err != nil {
 		return domain.OAuthClient{}, err
 	}
@@ -154,6 +178,9 @@ func (o *OAuthClients) Delete(ctx context.Context, p actor, id string) error {
 	if err != nil {
 		return err
 	}
+	if _, err := o.registered(ctx, id); err != nil {
+		return err
+	}
 	return o.tx.WithinTx(ctx, func(ctx context.Context) error {
 		if err := o.repo.Delete(ctx, id); err != nil {
 			return err
@@ -169,7 +196,7 @@ func (o *OAuthClients) RotateSecret(ctx context.Context, p actor, id string) (st
 	if err != nil {
 		return "", err
 	}
-	c, err := o.repo.ByID(ctx, id)
+	c, err := o.registered(ctx, id)
 	if err != nil {
 		return "", err
 	}

@@ -28,11 +28,18 @@ func (s *Orgs) AddMember(ctx context.Context, p domain.Principal, orgID, userID 
 	if fe != nil {
 		return domain.Membership{}, domain.Invalid(*fe)
 	}
-	if _, err := s.users.ByID(ctx, userID); err != nil {
+	u, err := s.users.ByID(ctx, userID)
+	if err != nil {
 		if errors.Is(err, domain.ErrUserNotFound) {
 			return domain.Membership{}, domain.Invalid(domain.FieldError{Field: "user_id", Code: "unknown_user", Message: "no such user"})
 		}
 		return domain.Membership{}, err
+	}
+	if u.IsServiceAccount() {
+		// A service account belongs to the organization it was made in,
+		// which it joined then.
+		return domain.Membership{}, domain.Invalid(domain.FieldError{Field: "user_id", Code: "service_account",
+			Message: "a service account is a member of its own organization only, from its creation"})
 	}
 	now := s.clock.Now()
 	m := domain.Membership{OrgID: orgID, UserID: userID, Role: role, CreatedAt: now, UpdatedAt: now}

@@ -43,6 +43,14 @@ const (
 	GrantsRead      OrgAction = "grants.read"
 	GrantsManage    OrgAction = "grants.manage"
 	OrgAuditRead    OrgAction = "audit.read"
+	// ServiceAccountsRead lists an organization's service accounts and
+	// their public keys; ServiceAccountsManage creates, changes and
+	// deletes them and their credentials.
+	ServiceAccountsRead   OrgAction = "service_accounts.read"
+	ServiceAccountsManage OrgAction = "service_accounts.manage"
+	// WebhooksManage sees and changes an organization's webhook
+	// endpoints and their deliveries.
+	WebhooksManage OrgAction = "webhooks.manage"
 )
 
 // orgPolicy is the least level each action needs.
@@ -57,6 +65,11 @@ var orgPolicy = map[OrgAction]orgLevel{
 	GrantsRead:      levelOrgAdmin,
 	GrantsManage:    levelOrgAdmin,
 	OrgAuditRead:    levelOrgAdmin,
+
+	ServiceAccountsRead:   levelViewer,
+	ServiceAccountsManage: levelOrgAdmin,
+
+	WebhooksManage: levelOrgAdmin,
 }
 
 // Caller is the signed-in user behind a request, as the policy sees it.

@@ -122,6 +122,9 @@ func (r *Registration) validate(in RegisterInput) (domain.NewUserParams, error) 
 	email, fe := domain.ParseEmail(in.Email)
 	if fe != nil {
 		fields = append(fields, *fe)
+	} else if email.Reserved() {
+		// Service accounts' synthetic addresses live there.
+		fields = append(fields, domain.ErrReservedEmail("email"))
 	}
 	username, fe := domain.ParseUsername(in.Username)
 	if fe != nil {

@@ -38,14 +38,15 @@ var AccountModule = fx.Module("account",
 )
 
 // mailConfig says where the mailed links point: by default at the
-// console's own pages (PUBLIC_URL/ui/reset, /ui/verify); with
-// MAIL_LINK_BASE_URL, at the pages of that web app (/reset-password,
-// /verify-email), which POST the token to the API.
+// console's own pages (PUBLIC_URL/ui/reset, /ui/verify,
+// /ui/invitations/accept); with MAIL_LINK_BASE_URL, at the pages of that
+// web app (/reset-password, /verify-email, /accept-invitation), which POST
+// the token to the API.
 func mailConfig(c Config) application.MailConfig {
 	cfg := application.MailConfig{LinkBase: c.MailLinkBaseURL, LinkPaths: application.PortalLinkPaths,
 		ResetTTL: c.PasswordResetTTL, VerificationTTL: c.EmailVerificationTTL}
 	if mailLinksToConsole(c) {
-		cfg.LinkBase, cfg.LinkPaths = c.PublicURL, application.LinkPaths{Reset: web.PathReset, Verify: web.PathVerify}
+		cfg.LinkBase, cfg.LinkPaths = c.PublicURL, application.LinkPaths{Reset: web.PathReset, Verify: web.PathVerify, Invite: web.PathInvitation}
 	}
 	return cfg
 }

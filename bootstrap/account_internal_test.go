@@ -14,7 +14,7 @@ func TestMailLinksPointAtTheConsoleUnlessAWebAppIsConfigured(t *testing.T) {
 	require.NoError(t, err)
 	mc := mailConfig(c)
 	assert.Equal(t, "https://ums.example.com", mc.LinkBase)
-	assert.Equal(t, application.LinkPaths{Reset: "/ui/reset", Verify: "/ui/verify"}, mc.LinkPaths,
+	assert.Equal(t, application.LinkPaths{Reset: "/ui/reset", Verify: "/ui/verify", Invite: "/ui/invitations/accept"}, mc.LinkPaths,
 		"without MAIL_LINK_BASE_URL the console's own pages take the tokens")
 	assert.Equal(t, c.PasswordResetTTL, mc.ResetTTL)
 	assert.Equal(t, c.EmailVerificationTTL, mc.VerificationTTL)
@@ -24,5 +24,6 @@ func TestMailLinksPointAtTheConsoleUnlessAWebAppIsConfigured(t *testing.T) {
 	mc = mailConfig(c)
 	assert.Equal(t, "https://portal.example.com", mc.LinkBase)
 	assert.Equal(t, application.PortalLinkPaths, mc.LinkPaths, "a web app of its own keeps /reset-password and /verify-email")
-	assert.Equal(t, application.LinkPaths{Reset: "/reset-password", Verify: "/verify-email"}, application.PortalLinkPaths)
+	assert.Equal(t, application.LinkPaths{Reset: "/reset-password", Verify: "/verify-email", Invite: "/accept-invitation"},
+		application.PortalLinkPaths)
 }

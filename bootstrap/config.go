@@ -127,6 +127,9 @@ type Config struct {
 	RateLimitRefresh  string `env:"RATE_LIMIT_REFRESH" envDefault:"120/1m"`
 	RateLimitPassword string `env:"RATE_LIMIT_PASSWORD" envDefault:"10/15m"`
 	RateLimitEmail    string `env:"RATE_LIMIT_EMAIL" envDefault:"20/1h"`
+	// RateLimitInvite bounds the invitations sent (made or resent) by
+	// each inviter and into each organization, not per IP.
+	RateLimitInvite string `env:"RATE_LIMIT_INVITE" envDefault:"30/1h"`
 
 	RedisURL       string `env:"REDIS_URL"`
 	RedisKeyPrefix string `env:"REDIS_KEY_PREFIX" envDefault:"ums:"`
@@ -547,6 +550,7 @@ func (c Config) rateLimitVars() map[string]string {
 		"RATE_LIMIT_GLOBAL": c.RateLimitGlobal, "RATE_LIMIT_LOGIN": c.RateLimitLogin,
 		"RATE_LIMIT_REGISTER": c.RateLimitRegister, "RATE_LIMIT_REFRESH": c.RateLimitRefresh,
 		"RATE_LIMIT_PASSWORD": c.RateLimitPassword, "RATE_LIMIT_EMAIL": c.RateLimitEmail,
+		"RATE_LIMIT_INVITE": c.RateLimitInvite,
 	}
 }
 

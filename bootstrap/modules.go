@@ -41,7 +41,7 @@ var SQLStoreModule = fx.Module("sqlstore",
 	),
 )
 
-func newDB(lc fx.Lifecycle, c Config, policy MigrationPolicy, log *zap.Logger) (*sqlstore.DB, error) {
+func newDB(lc fx.Lifecycle, c Config, policy MigrationPolicy, log *zap.Logger, tracing Tracing) (*sqlstore.DB, error) {
 	idle := c.DBMaxIdleConns
 	if idle <= 0 || idle > c.DBMaxOpenConns {
 		idle = c.DBMaxOpenConns
@@ -52,6 +52,9 @@ func newDB(lc fx.Lifecycle, c Config, policy MigrationPolicy, log *zap.Logger) (
 	})
 	if err != nil {
 		return nil, err
+	}
+	if tracing.Enabled() {
+		db.Trace(tracing.Provider)
 	}
 	lc.Append(fx.Hook{
 		OnStart: func(ctx context.Context) error {
@@ -177,7 +180,10 @@ type httpParams struct {
 	OAuthClients *application.OAuthClients
 	Passkeys     *application.Passkeys
 	Tokens       *application.PersonalTokens
+	Accounts     *application.ServiceAccounts
 	Checks       []ports.HealthCheck `group:"health"`
+	Invitations  *application.Invitations
+	Tracing      Tracing
 	// Schemes are the bearer credentials besides session tokens
 	// (personal access tokens, service accounts' tokens).
 	Schemes []application.BearerScheme `group:"bearer"`
@@ -210,8 +216,8 @@ func newHTTPServer(p httpParams) (*httpadapter.Server, error) {
 		Login: p.Login, Sessions: p.Sessions, Bearer: application.NewBearer(p.Sessions, p.Schemes...), MFA: p.MFA, Profiles: p.Profiles, Account: p.Account,
 		Orgs: p.Orgs, Permissions: p.Permissions, Directory: p.Directory, HealthChecks: p.Checks,
 		RateLimiter: p.RateLimiter, Metrics: observability(c, p.Metrics), Legacy: mounted(p.Legacy),
-		Pages: pages(p.Pages), OAuthClients: p.OAuthClients, Passkeys: p.Passkeys,
-		PersonalTokens: p.Tokens}, p.Log)
+		Pages: pages(p.Pages), OAuthClients: p.OAuthClients, Passkeys: p.Passkeys, Tracing: p.Tracing.forHTTP(), Invitations: p.Invitations,
+		PersonalTokens: p.Tokens, ServiceAccounts: p.Accounts}, p.Log)
 	if err != nil {
 		return nil, err
 	}

@@ -68,8 +68,8 @@ var PagesModule = fx.Module("pages",
 	fx.Invoke(pruneAuthRequests),
 )
 
-func newProvider(c Config, signOn *application.SignOn, clients *application.OAuthClients, ring *application.OIDCKeys,
-	keys *application.Keys, log *zap.Logger) (*oidc.Provider, error) {
+func newProvider(c Config, signOn *application.SignOn, clients *application.OAuthClients, accounts *application.ServiceAccounts,
+	ring *application.OIDCKeys, keys *application.Keys, log *zap.Logger) (*oidc.Provider, error) {
 	// The OpenID library logs through slog's default logger only: send it
 	// to the service's log, so its lines carry the same format and level.
 	slog.SetDefault(slog.New(zapslog.NewHandler(log.Named("oidc").Core())))
@@ -82,7 +82,8 @@ func newProvider(c Config, signOn *application.SignOn, clients *application.OAut
 	key := sha256.Sum256(append([]byte("ums oidc provider key\x00"), kek...))
 	return oidc.NewProvider(oidc.Config{Issuer: c.PublicURL, CryptoKey: key, AccessTTL: c.AccessTokenTTL,
 		AllowHTTP: !c.IsProduction(), AllowedOrigins: c.AllowedOrigins,
-		LoginPath: web.PathLogin, LoggedOutPath: web.PathLoggedOut}, signOn, clients, ring, keys.PublicKeys)
+		LoginPath: web.PathLogin, LoggedOutPath: web.PathLoggedOut, APIAudience: c.AccessTokenAudience},
+		signOn, clients, accounts, ring, keys.PublicKeys)
 }
 
 type pagesParams struct {
@@ -103,13 +104,15 @@ type pagesParams struct {
 	OAuthClients *application.OAuthClients
 	Passkeys     *application.Passkeys
 	Tokens       *application.PersonalTokens
+	Invitations  *application.Invitations
+	Accounts     *application.ServiceAccounts
 }
 
 func newPages(p pagesParams) (*web.Pages, error) {
 	return web.New(web.Deps{Login: p.Login, SignOn: p.SignOn, Provider: p.Provider,
 		Registration: p.Registration, Account: p.Account, MFA: p.MFA, Profiles: p.Profiles, Sessions: p.Sessions,
 		Directory: p.Directory, Orgs: p.Orgs, Permissions: p.Permissions, OAuthClients: p.OAuthClients,
-		Passkeys: p.Passkeys, Tokens: p.Tokens, Secure: p.Config.IsProduction(), IdleTimeout: p.Config.UIIdleTimeout,
+		Passkeys: p.Passkeys, Tokens: p.Tokens, Invitations: p.Invitations, ServiceAccounts: p.Accounts, Secure: p.Config.IsProduction(), IdleTimeout: p.Config.UIIdleTimeout,
 		ReauthAfter: p.Config.UIReauthAfter, Log: p.Log.Named("web")})
 }
 

@@ -22,7 +22,7 @@ var RedisModule = fx.Module("redis",
 	),
 )
 
-func newRedis(lc fx.Lifecycle, c Config) (redis.UniversalClient, error) {
+func newRedis(lc fx.Lifecycle, c Config, tracing Tracing) (redis.UniversalClient, error) {
 	opt, err := redis.ParseURL(c.RedisURL)
 	if err != nil {
 		return nil, fmt.Errorf("REDIS_URL: %w", err)
@@ -33,6 +33,10 @@ func newRedis(lc fx.Lifecycle, c Config) (redis.UniversalClient, error) {
 	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = time.Second, time.Second, time.Second
 	opt.DialerRetries, opt.MaxRetries = 1, -1
 	client := redis.NewClient(opt)
+	if err := tracing.traceRedis(client); err != nil {
+		_ = client.Close()
+		return nil, err
+	}
 	lc.Append(fx.StopHook(client.Close))
 	return client, nil
 }

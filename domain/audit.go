@@ -41,6 +41,10 @@ type AuditEvent struct {
 	Via string
 	// Details carries action-specific facts. It must never hold a secret.
 	Details map[string]any
+	// Subject is the user an event is about when the stored record must
+	// not name them: an erasure's record names a pseudonym. Stores never
+	// keep it; webhooks tell client services whose copy to erase.
+	Subject *uuid.UUID
 }
 
 // RequestInfo describes where a request came from, for audit and sessions.

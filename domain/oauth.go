@@ -38,6 +38,9 @@ type OAuthClient struct {
 	GrantTypes             []string
 	CreatedAt              time.Time
 	UpdatedAt              time.Time
+	// ServiceAccountID is set on the client a service account
+	// authenticates as; such a client is managed with its account only.
+	ServiceAccountID *uuid.UUID
 }
 
 // Allows reports whether the client may use grant.

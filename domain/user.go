@@ -13,6 +13,7 @@ import (
 // is written back over.
 type User struct {
 	id            uuid.UUID
+	kind          UserKind
 	email         Email
 	username      Username
 	firstName     string
@@ -83,7 +84,7 @@ type NewUserParams struct {
 // NewUser creates an active user whose password was just set.
 func NewUser(p NewUserParams) *User {
 	return &User{
-		id: p.ID, email: p.Email, username: p.Username, firstName: p.FirstName, lastName: p.LastName,
+		id: p.ID, kind: UserKindPerson, email: p.Email, username: p.Username, firstName: p.FirstName, lastName: p.LastName,
 		active: true, systemAdmin: p.IsSystemAdmin, emailVerified: p.EmailVerified,
 		password:  Password{Hash: p.PasswordHash, ChangedAt: p.Now, ExpiresAt: expiry(p.Now, p.PasswordMaxAge)},
 		createdAt: p.Now, updatedAt: p.Now,
@@ -127,7 +128,9 @@ func ImportedUser(p ImportParams) *User {
 
 // UserState is every stored fact of a user.
 type UserState struct {
-	ID            uuid.UUID
+	ID uuid.UUID
+	// Kind is UserKindPerson or UserKindService; empty reads as a person.
+	Kind          UserKind
 	Email         Email
 	Username      Username
 	FirstName     string
@@ -146,8 +149,12 @@ type UserState struct {
 // RehydrateUser rebuilds a stored user. It is for store adapters only: it
 // checks no rule, because the row was valid when it was written.
 func RehydrateUser(s UserState) *User {
+	kind := s.Kind
+	if kind == "" {
+		kind = UserKindPerson
+	}
 	return &User{
-		id: s.ID, email: s.Email, username: s.Username, firstName: s.FirstName, lastName: s.LastName,
+		id: s.ID, kind: kind, email: s.Email, username: s.Username, firstName: s.FirstName, lastName: s.LastName,
 		active: s.IsActive, systemAdmin: s.IsSystemAdmin, emailVerified: s.EmailVerified,
 		password: s.Password.clone(), lock: AccountLock{Until: timePtr(s.Lock.Until), Failures: s.Lock.Failures},
 		mfa: s.MFA.clone(), lastLogin: LastLogin{At: timePtr(s.LastLogin.At), IP: s.LastLogin.IP, UserAgent: s.LastLogin.UserAgent},
@@ -159,7 +166,7 @@ func RehydrateUser(s UserState) *User {
 // it.
 func (u *User) State() UserState {
 	return UserState{
-		ID: u.id, Email: u.email, Username: u.username, FirstName: u.firstName, LastName: u.lastName,
+		ID: u.id, Kind: u.kind, Email: u.email, Username: u.username, FirstName: u.firstName, LastName: u.lastName,
 		IsActive: u.active, IsSystemAdmin: u.systemAdmin, EmailVerified: u.emailVerified,
 		Password: u.password.clone(), Lock: AccountLock{Until: timePtr(u.lock.Until), Failures: u.lock.Failures},
 		MFA: u.mfa.clone(), LastLogin: LastLogin{At: timePtr(u.lastLogin.At), IP: u.lastLogin.IP, UserAgent: u.lastLogin.UserAgent},
@@ -169,6 +176,13 @@ func (u *User) State() UserState {
 
 // ID identifies the user for ever.
 func (u *User) ID() uuid.UUID { return u.id }
+
+// Kind says whether the account is a person's or a service account.
+func (u *User) Kind() UserKind { return u.kind }
+
+// IsServiceAccount reports whether the account is a machine identity,
+// which never signs in interactively.
+func (u *User) IsServiceAccount() bool { return u.kind == UserKindService }
 
 // Email is the account's current address.
 func (u *User) Email() Email { return u.email }

@@ -28,6 +28,8 @@ const (
 	// was turned on or off, so a change they did not make is noticed.
 	MailMFAEnabled  MailKind = "mfa_enabled"
 	MailMFADisabled MailKind = "mfa_disabled"
+	// MailInvitation invites an address into an organization.
+	MailInvitation MailKind = "invitation"
 )
 
 // MailData fills a template. Link is an absolute URL built on the public
@@ -40,6 +42,11 @@ type MailData struct {
 	NewEmail string
 	// ExpiresIn is how long the link works.
 	ExpiresIn time.Duration
+	// OrgName, Role and InvitedBy describe an invitation: into which
+	// organization, with which role, from whom.
+	OrgName   string
+	Role      string
+	InvitedBy string
 }
 
 // MailComposer renders a kind of message for a recipient.

@@ -21,8 +21,8 @@ type UserRepository interface {
 	Create(ctx context.Context, u *domain.User) error
 	// ByID returns the user or domain.ErrUserNotFound.
 	ByID(ctx context.Context, id uuid.UUID) (*domain.User, error)
-	// ByLogin finds a user by email or username, case-insensitively, or
-	// returns domain.ErrUserNotFound.
+	// ByLogin finds a person by email or username, case-insensitively, or
+	// returns domain.ErrUserNotFound: service accounts are never found.
 	ByLogin(ctx context.Context, login string) (*domain.User, error)
 
 	// RecordLogin stores a sign-in's trace (and a rehashed password) only

@@ -66,8 +66,9 @@ func truncate(s string, n int) string {
 
 // accessLog writes one line per request after the error handler ran, so the
 // logged status is the one the client got. It never logs bodies or
-// credentials, only the route template.
-func accessLog(log *zap.Logger) echo.MiddlewareFunc {
+// credentials, only the route template. Traced, it names the request's
+// trace and span.
+func accessLog(log *zap.Logger, traced bool) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			start := time.Now()
@@ -79,7 +80,12 @@ func accessLog(log *zap.Logger) echo.MiddlewareFunc {
 			if route == "" {
 				route = "unmatched"
 			}
-			log.Info("request",
+			n := 7
+			if traced {
+				n += 2
+			}
+			fields := make([]zap.Field, 0, n)
+			fields = append(fields,
 				zap.String("request_id", requestID(c)),
 				zap.String("method", c.Request().Method),
 				zap.String("route", route),
@@ -88,6 +94,10 @@ func accessLog(log *zap.Logger) echo.MiddlewareFunc {
 				zap.String("client_ip", c.RealIP()),
 				zap.Int64("bytes_out", res.Size),
 			)
+			if traced {
+				fields = append(fields, traceFields(c.Request().Context())...)
+			}
+			log.Info("request", fields...)
 			return nil
 		}
 	}
@@ -102,8 +112,9 @@ func recoverPanics(log *zap.Logger) echo.MiddlewareFunc {
 					if r == http.ErrAbortHandler {
 						panic(r)
 					}
-					log.Error("panic in handler", zap.String("request_id", requestID(c)),
-						zap.String("route", c.Path()), zap.String("panic", fmt.Sprint(r)), zap.Stack("stack"))
+					log.Error("panic in handler", append([]zap.Field{zap.String("request_id", requestID(c)),
+						zap.String("route", c.Path()), zap.String("panic", fmt.Sprint(r)), zap.Stack("stack")},
+						traceFields(c.Request().Context())...)...)
 					err = fmt.Errorf("panic: %v", r)
 				}
 			}()

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/labstack/echo/v4"
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
 
 	"github.com/ums-project/ums/domain"
@@ -85,8 +86,9 @@ func errorHandler(log *zap.Logger, mounts ...Mounted) echo.HTTPErrorHandler {
 		if p.Status >= 500 && p.Status != http.StatusServiceUnavailable {
 			// Logged once here with the request id; the client sees nothing
 			// of the cause.
-			log.Error("request failed", zap.String("request_id", p.RequestID),
-				zap.String("route", c.Path()), zap.Error(err))
+			log.Error("request failed", append([]zap.Field{zap.String("request_id", p.RequestID),
+				zap.String("route", c.Path()), zap.Error(err)}, traceFields(c.Request().Context())...)...)
+			trace.SpanFromContext(c.Request().Context()).RecordError(err)
 		}
 		if p.Status == http.StatusUnauthorized {
 			c.Response().Header().Set(echo.HeaderWWWAuthenticate, challenge(p.Code))

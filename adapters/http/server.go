@@ -91,9 +91,17 @@ type Services struct {
 	// Passkeys serves passkey registration and sign-in; nil leaves those
 	// routes out.
 	Passkeys *application.Passkeys
+	// Invitations serves invitations into organizations; nil leaves
+	// those routes out.
+	Invitations *application.Invitations
 	// PersonalTokens serves personal access tokens; nil leaves those
 	// routes out.
 	PersonalTokens *application.PersonalTokens
+	// ServiceAccounts serves organizations' service accounts; nil leaves
+	// those routes out.
+	ServiceAccounts *application.ServiceAccounts
+	// Tracing, when its Provider is set, traces every request.
+	Tracing Tracing
 }
 
 // Mounted is another API served beside /api/v1 on the same server, behind
@@ -135,7 +143,10 @@ func NewServer(cfg Config, svc Services, log *zap.Logger) (*Server, error) {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(log, svc.Legacy, svc.Pages)
 	e.IPExtractor = ipExtractor(cfg.TrustedProxies)
-	mw := []echo.MiddlewareFunc{withRequestID(), accessLog(log)}
+	mw := []echo.MiddlewareFunc{withRequestID(), accessLog(log, svc.Tracing.enabled())}
+	if svc.Tracing.enabled() {
+		mw = append(mw, routeSpan())
+	}
 	if svc.Metrics.Middleware != nil {
 		mw = append(mw, svc.Metrics.Middleware)
 	}
@@ -265,6 +276,16 @@ func NewServer(cfg Config, svc Services, log *zap.Logger) (*Server, error) {
 		api.DELETE("/me/passkeys/:id", pk.delete, person)
 	}
 
+	if svc.Invitations != nil {
+		inv := &invitationHandlers{invitations: svc.Invitations, bodyLimit: cfg.BodyLimit}
+		api.GET("/orgs/:id/invitations", inv.list, bearer)
+		api.POST("/orgs/:id/invitations", inv.create, bearer)
+		api.POST("/orgs/:id/invitations/:invitation_id/resend", inv.resend, bearer)
+		api.DELETE("/orgs/:id/invitations/:invitation_id", inv.revoke, bearer)
+		// Accepting may create an account: the sign-up's limit applies.
+		api.POST("/invitations/accept", inv.accept, limitRegister, optionalBearer(person))
+	}
+
 	if svc.OAuthClients != nil {
 		oc := &oauthHandlers{clients: svc.OAuthClients, bodyLimit: cfg.BodyLimit}
 		api.GET("/oauth/clients", oc.list, bearer)
@@ -283,10 +304,29 @@ func NewServer(cfg Config, svc Services, log *zap.Logger) (*Server, error) {
 		api.GET("/me/tokens", pt.list, person)
 		api.DELETE("/me/tokens/:id", pt.revoke, person)
 	}
+	if svc.ServiceAccounts != nil {
+		// Reads admit service accounts (the policy decides); changes are
+		// people's only, so no machine credential mints another.
+		sa := &serviceAccountHandlers{accounts: svc.ServiceAccounts, bodyLimit: cfg.BodyLimit}
+		api.GET("/service-accounts", sa.listAll, bearer)
+		api.GET("/orgs/:id/service-accounts", sa.list, bearer)
+		api.POST("/orgs/:id/service-accounts", sa.create, person)
+		api.GET("/orgs/:id/service-accounts/:sa_id", sa.get, bearer)
+		api.PATCH("/orgs/:id/service-accounts/:sa_id", sa.update, person)
+		api.DELETE("/orgs/:id/service-accounts/:sa_id", sa.delete, person)
+		api.POST("/orgs/:id/service-accounts/:sa_id/secret", sa.rotateSecret, person)
+		api.GET("/orgs/:id/service-accounts/:sa_id/keys", sa.keys, bearer)
+		api.POST("/orgs/:id/service-accounts/:sa_id/keys", sa.addKey, person)
+		api.DELETE("/orgs/:id/service-accounts/:sa_id/keys/:kid", sa.deleteKey, person)
+	}
 
+	var handler http.Handler = e
+	if svc.Tracing.enabled() {
+		handler = traceHandler(e, svc.Tracing)
+	}
 	srv := &http.Server{
 		Addr:              cfg.Addr,
-		Handler:           e,
+		Handler:           handler,
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 		ReadTimeout:       cfg.ReadTimeout,
 		WriteTimeout:      cfg.WriteTimeout,

@@ -9,6 +9,7 @@ import (
 // userResponse is the public view of a user: never a hash, secret or token.
 type userResponse struct {
 	ID                 string     `json:"id"`
+	Kind               string     `json:"kind"` // "person", or "service" for a service account
 	Email              string     `json:"email"`
 	Username           string     `json:"username"`
 	FirstName          string     `json:"first_name"`
@@ -26,7 +27,7 @@ type userResponse struct {
 
 func newUserResponse(u *domain.User) userResponse {
 	return userResponse{
-		ID: u.ID().String(), Email: u.Email().String(), Username: u.Username().String(),
+		ID: u.ID().String(), Kind: string(u.Kind()), Email: u.Email().String(), Username: u.Username().String(),
 		FirstName: u.FirstName(), LastName: u.LastName(), IsActive: u.IsActive(),
 		IsSystemAdmin: u.IsSystemAdmin(), EmailVerified: u.EmailVerified(), MFAEnabled: u.MFAEnabled(),
 		MustChangePassword: u.MustChangePassword(), PasswordChangedAt: u.PasswordChangedAt(),

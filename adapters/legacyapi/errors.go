@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/labstack/echo/v4"
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
 
 	"github.com/ums-project/ums/application"
@@ -96,8 +97,12 @@ func (a *API) translate(c echo.Context, err error) *oldError {
 	}
 	// Logged once here with the request id; the client sees nothing of the
 	// cause, as the old service's production mode.
-	a.log.Error("legacy request failed", zap.String("route", c.Path()),
-		zap.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)), zap.Error(err))
+	fields := []zap.Field{zap.String("route", c.Path()),
+		zap.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)), zap.Error(err)}
+	if sc := trace.SpanContextFromContext(c.Request().Context()); sc.IsValid() {
+		fields = append(fields, zap.String("trace_id", sc.TraceID().String()), zap.String("span_id", sc.SpanID().String()))
+	}
+	a.log.Error("legacy request failed", fields...)
 	return &oldError{status: http.StatusInternalServerError, body: errorBody{Error: "Internal server error"}}
 }
 

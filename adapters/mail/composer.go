@@ -27,6 +27,7 @@ var kinds = []ports.MailKind{
 	ports.MailEmailChanging,
 	ports.MailMFAEnabled,
 	ports.MailMFADisabled,
+	ports.MailInvitation,
 }
 
 // Composer renders messages from the embedded templates: a plain-text body
@@ -48,6 +49,9 @@ type templateData struct {
 	Link      string
 	NewEmail  string
 	ExpiresIn string
+	OrgName   string
+	Role      string
+	InvitedBy string
 }
 
 // buttonData is what the "button" template of the HTML layout sees.
@@ -91,7 +95,8 @@ func NewComposer(productName string) (*Composer, error) {
 	// mistakes (a broken context, an undefined template) only on execution.
 	for _, k := range kinds {
 		sample := ports.MailData{Username: "sample", Link: "https://example.com/x?token=t",
-			Token: "t", NewEmail: "new@example.com", ExpiresIn: time.Hour}
+			Token: "t", NewEmail: "new@example.com", ExpiresIn: time.Hour,
+			OrgName: "Sample Org", Role: "member", InvitedBy: "Sample Admin"}
 		if _, err := c.Compose(k, "sample@example.com", sample); err != nil {
 			return nil, err
 		}
@@ -111,6 +116,9 @@ func (c *Composer) Compose(kind ports.MailKind, to string, data ports.MailData) 
 		Link:      data.Link,
 		NewEmail:  data.NewEmail,
 		ExpiresIn: humanDuration(data.ExpiresIn),
+		OrgName:   data.OrgName,
+		Role:      data.Role,
+		InvitedBy: data.InvitedBy,
 	}
 	var buf bytes.Buffer
 	if err := txt.ExecuteTemplate(&buf, "subject", d); err != nil {

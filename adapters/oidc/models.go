@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
@@ -79,6 +80,35 @@ type clientRequest struct {
 func (c clientRequest) GetSubject() string    { return c.clientID }
 func (c clientRequest) GetAudience() []string { return []string{c.clientID} }
 func (c clientRequest) GetScopes() []string   { return c.scopes }
+
+// serviceRequest is a client_credentials request of a service account:
+// the account is the subject, and the token is meant for its client and
+// for the UMS API.
+type serviceRequest struct {
+	clientID string
+	account  uuid.UUID
+	scopes   []string
+	// method is how the client authenticated.
+	method string
+	// api is the audience of the API's own tokens.
+	api string
+}
+
+// newServiceRequest keeps the scopes a service account's token can carry
+// (RFC 6749 §3.3 lets the server narrow them; the response says which).
+func newServiceRequest(c domain.OAuthClient, asked []string, method, api string) serviceRequest {
+	scopes := []string{}
+	for _, sc := range asked {
+		if strings.EqualFold(sc, ScopeOrgs) && !slices.Contains(scopes, ScopeOrgs) {
+			scopes = append(scopes, ScopeOrgs)
+		}
+	}
+	return serviceRequest{clientID: c.ID, account: *c.ServiceAccountID, scopes: scopes, method: method, api: api}
+}
+
+func (r serviceRequest) GetSubject() string    { return r.account.String() }
+func (r serviceRequest) GetAudience() []string { return []string{r.clientID, r.api} }
+func (r serviceRequest) GetScopes() []string   { return r.scopes }
 
 // client is a registered client as the library sees it.
 type client struct {

@@ -47,27 +47,35 @@ type Config struct {
 	// lands.
 	LoginPath     string
 	LoggedOutPath string
+	// APIAudience is the audience of the API's own tokens (ACCESS_TOKEN_AUDIENCE),
+	// which service accounts' tokens carry so the API accepts them.
+	APIAudience string
 }
 
 // Provider is UMS's OpenID Connect provider.
 type Provider struct {
-	op     *op.Provider
-	issuer string
+	op      *op.Provider
+	st      *storage
+	handler http.Handler
+	issuer  string
 }
 
 // NewProvider builds the provider on the application's use cases.
-func NewProvider(cfg Config, signOn *application.SignOn, clients *application.OAuthClients, keys *application.OIDCKeys,
-	published func(context.Context) ([]domain.SigningKey, error)) (*Provider, error) {
+func NewProvider(cfg Config, signOn *application.SignOn, clients *application.OAuthClients, accounts *application.ServiceAccounts,
+	keys *application.OIDCKeys, published func(context.Context) ([]domain.SigningKey, error)) (*Provider, error) {
 	issuer := strings.TrimSuffix(cfg.Issuer, "/")
-	st := &storage{signOn: signOn, clients: clients, keys: keys, published: published,
-		loginURL: issuer + cfg.LoginPath, accessTTL: cfg.AccessTTL, allowHTTP: cfg.AllowHTTP}
+	st := &storage{signOn: signOn, clients: clients, accounts: accounts, keys: keys, published: published,
+		loginURL: issuer + cfg.LoginPath, accessTTL: cfg.AccessTTL, allowHTTP: cfg.AllowHTTP, apiAudience: cfg.APIAudience}
 	conf := &op.Config{
 		CryptoKey:                cfg.CryptoKey,
 		DefaultLogoutRedirectURI: cfg.LoggedOutPath,
 		CodeMethodS256:           true,
 		AuthMethodPost:           true,
 		GrantTypeRefreshToken:    true,
-		RequestObjectSupported:   false,
+		// Service accounts authenticate with a client assertion signed
+		// by a key they registered (RFC 7523).
+		AuthMethodPrivateKeyJWT: true,
+		RequestObjectSupported:  false,
 		SupportedScopes: []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, oidc.ScopeOfflineAccess,
 			ScopeOrgs},
 		SupportedClaims: append(append([]string{}, op.DefaultSupportedClaims...), ScopeOrgs),
@@ -97,11 +105,13 @@ func NewProvider(cfg Config, signOn *application.SignOn, clients *application.OA
 	if err != nil {
 		return nil, err
 	}
-	return &Provider{op: p, issuer: issuer}, nil
+	pr := &Provider{op: p, st: st, issuer: issuer}
+	pr.handler = pr.serviceHandler(p)
+	return pr, nil
 }
 
 // Handler serves the provider's endpoints.
-func (p *Provider) Handler() http.Handler { return p.op }
+func (p *Provider) Handler() http.Handler { return p.handler }
 
 // EndSessionPath is the path of RP-initiated logout, which the pages
 // wrap to sign the browser out as well.

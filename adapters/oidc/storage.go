@@ -22,11 +22,15 @@ import (
 type storage struct {
 	signOn    *application.SignOn
 	clients   *application.OAuthClients
+	accounts  *application.ServiceAccounts
 	keys      *application.OIDCKeys
 	published func(ctx context.Context) ([]domain.SigningKey, error)
 	loginURL  string
 	accessTTL time.Duration
 	allowHTTP bool
+	// apiAudience is the audience of the API's own tokens, which a
+	// service account's token carries.
+	apiAudience string
 }
 
 var (
@@ -125,6 +129,9 @@ func signInOf(req op.TokenRequest) (application.SignIn, bool) {
 }
 
 func (s *storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (string, time.Time, error) {
+	if sr, ok := req.(serviceRequest); ok {
+		return s.issueServiceToken(ctx, sr)
+	}
 	if cr, ok := req.(clientRequest); ok {
 		return clientTokenPrefix + cr.clientID + ":" + uuid.NewString(), time.Now().Add(s.accessTTL), nil
 	}
@@ -300,10 +307,20 @@ func (s *storage) ClientCredentials(ctx context.Context, id, secret string) (op.
 	if !c.Allows(domain.GrantClientCredentials) {
 		return nil, oidc.ErrUnauthorizedClient().WithDescription("this client may not use client_credentials")
 	}
+	if err := s.admit(ctx, c, application.MethodClientSecret); err != nil {
+		return nil, err
+	}
 	return client{c: c, loginURL: s.loginURL, idTTL: s.accessTTL, allowHTTP: s.allowHTTP}, nil
 }
 
-func (s *storage) ClientCredentialsTokenRequest(_ context.Context, id string, scopes []string) (op.TokenRequest, error) {
+func (s *storage) ClientCredentialsTokenRequest(ctx context.Context, id string, scopes []string) (op.TokenRequest, error) {
+	c, err := s.signOn.Client(ctx, id)
+	if err != nil {
+		return nil, tokenError(err)
+	}
+	if c.ServiceAccountID != nil {
+		return newServiceRequest(c, scopes, application.MethodClientSecret, s.apiAudience), nil
+	}
 	return clientRequest{clientID: id, scopes: scopes}, nil
 }
 
@@ -389,10 +406,23 @@ func (s *storage) GetPrivateClaimsFromScopes(context.Context, string, string, []
 	return nil, nil
 }
 
-// GetKeyByIDAndClientID serves private_key_jwt client authentication,
-// which no client uses yet: machine identities will register keys.
-func (s *storage) GetKeyByIDAndClientID(context.Context, string, string) (*jose.JSONWebKey, error) {
-	return nil, errors.New("no client keys are registered")
+// GetKeyByIDAndClientID serves the library's own checks of
+// private_key_jwt (at introspection and revocation): the keys service
+// accounts registered. The token endpoint's client_credentials grant
+// checks assertions itself (see assertionExchange).
+func (s *storage) GetKeyByIDAndClientID(ctx context.Context, keyID, clientID string) (*jose.JSONWebKey, error) {
+	k, err := s.accounts.ClientKey(ctx, clientID, keyID)
+	if err != nil {
+		if domain.KindOf(err) == domain.KindNotFound {
+			return nil, errors.New("no such key registered for the client")
+		}
+		return nil, oidc.ErrServerError().WithParent(err)
+	}
+	jwk := new(jose.JSONWebKey)
+	if err := jwk.UnmarshalJSON(k.JWK); err != nil {
+		return nil, oidc.ErrServerError().WithParent(err)
+	}
+	return jwk, nil
 }
 
 func (s *storage) ValidateJWTProfileScopes(_ context.Context, _ string, scopes []string) ([]string, error) {

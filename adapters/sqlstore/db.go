@@ -15,6 +15,7 @@ import (
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
 	"github.com/uptrace/bun/dialect/sqlitedialect"
+	"go.opentelemetry.io/otel/trace"
 	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
 )
 
@@ -41,6 +42,8 @@ type PoolConfig struct {
 type DB struct {
 	*bun.DB
 	Dialect Dialect
+	// tracer, set by Trace, traces the prepared reads Bun does not see.
+	tracer trace.Tracer
 }
 
 // DialectOf tells which dialect a DATABASE_URL selects.

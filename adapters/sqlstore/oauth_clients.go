@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/uptrace/bun"
 	"modernc.org/sqlite"
@@ -31,6 +32,8 @@ type oauthClientRow struct {
 	GrantTypes             []string  `bun:"grant_types,type:jsonb"`
 	CreatedAt              time.Time `bun:"created_at"`
 	UpdatedAt              time.Time `bun:"updated_at"`
+	// ServiceAccountID links a service account's client to its account.
+	ServiceAccountID *uuid.UUID `bun:"service_account_id,type:uuid"`
 }
 
 func toOAuthClientRow(c domain.OAuthClient) *oauthClientRow {
@@ -38,6 +41,7 @@ func toOAuthClientRow(c domain.OAuthClient) *oauthClientRow {
 		ID: c.ID, Name: c.Name, SecretHash: oauthSecret(c.SecretHash), Public: c.Public, FirstParty: c.FirstParty,
 		RedirectURIs: oauthList(c.RedirectURIs), PostLogoutRedirectURIs: oauthList(c.PostLogoutRedirectURIs),
 		GrantTypes: oauthList(c.GrantTypes), CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC(),
+		ServiceAccountID: c.ServiceAccountID,
 	}
 }
 
@@ -46,6 +50,7 @@ func (r *oauthClientRow) toDomain() domain.OAuthClient {
 		ID: r.ID, Name: r.Name, SecretHash: oauthSecret(r.SecretHash), Public: r.Public, FirstParty: r.FirstParty,
 		RedirectURIs: oauthList(r.RedirectURIs), PostLogoutRedirectURIs: oauthList(r.PostLogoutRedirectURIs),
 		GrantTypes: oauthList(r.GrantTypes), CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+		ServiceAccountID: r.ServiceAccountID,
 	}
 }
 

@@ -17,7 +17,7 @@ import (
 // prepared statement sends its arguments apart and is planned once per
 // connection (pgx's statement cache), which halves Postgres's CPU on these
 // paths. On SQLite the statement runs as written.
-type prepared struct{ sqlite, postgres string }
+type prepared struct{ sqlite, postgres, span string }
 
 // prepare turns a statement written with ? placeholders (and no other
 // question marks) into both dialects' forms.
@@ -32,11 +32,18 @@ func prepare(query string) prepared {
 		}
 		b.WriteRune(r)
 	}
-	return prepared{sqlite: query, postgres: b.String()}
+	return prepared{sqlite: query, postgres: b.String(), span: statementSpanName(query)}
 }
 
 // query runs q with args on the transaction in ctx or on db.
 func (db *DB) query(ctx context.Context, q prepared, args ...any) (*sql.Rows, error) {
+	if db.tracer != nil {
+		return db.tracedQuery(ctx, q, args...)
+	}
+	return db.runQuery(ctx, q, args...)
+}
+
+func (db *DB) runQuery(ctx context.Context, q prepared, args ...any) (*sql.Rows, error) {
 	var runner interface {
 		QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	}

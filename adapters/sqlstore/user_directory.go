@@ -168,6 +168,8 @@ func (d *UserDirectory) List(ctx context.Context, f ports.UserFilter, p ports.Pa
 			" OR lower(?TableAlias.last_name) LIKE ? ESCAPE '!')",
 			pattern, pattern, pattern, pattern)
 	}
+	// People only: service accounts are listed with their organization.
+	q = q.Where("?TableAlias.kind = 'person'")
 	if f.IsActive != nil {
 		q = q.Where("?TableAlias.is_active = ?", *f.IsActive)
 	}
@@ -200,7 +202,7 @@ func (d *UserDirectory) List(ctx context.Context, f ports.UserFilter, p ports.Pa
 // creation order, with the total.
 func (d *UserDirectory) Numbered(ctx context.Context, offset, limit int) ([]domain.User, int, error) {
 	var rows []userRow
-	total, err := conn(ctx, d.db).NewSelect().Model(&rows).
+	total, err := conn(ctx, d.db).NewSelect().Model(&rows).Where("?TableAlias.kind = 'person'").
 		OrderExpr("?TableAlias.created_at ASC, ?TableAlias.id ASC").Offset(int64(offset)).Limit(int64(limit)).ScanAndCount(ctx)
 	if err != nil {
 		return nil, 0, dbError("list users by page", err)

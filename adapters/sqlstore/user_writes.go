@@ -135,7 +135,8 @@ func (r *UserRepository) Unlock(ctx context.Context, id uuid.UUID, at time.Time)
 // with substr rather than LIKE, whose wildcards a prefix could contain.
 func (r *UserRepository) OutdatedHash(ctx context.Context, currentPrefix string) (string, error) {
 	var hashes []string
-	err := conn(ctx, r.db).NewSelect().Model((*userRow)(nil)).Column("password_hash").
+	// A service account has no password, only a marker no hasher reads.
+	err := conn(ctx, r.db).NewSelect().Model((*userRow)(nil)).Column("password_hash").Where("kind = 'person'").
 		Where("substr(password_hash, 1, ?) <> ?", len(currentPrefix), currentPrefix).
 		Limit(1).Scan(ctx, &hashes)
 	if err != nil {

@@ -17,6 +17,7 @@ type userRow struct {
 	bun.BaseModel `bun:"table:users"`
 
 	ID                 uuid.UUID  `bun:"id,pk,type:uuid"`
+	Kind               string     `bun:"kind"`
 	Email              string     `bun:"email"`
 	Username           string     `bun:"username"`
 	FirstName          string     `bun:"first_name"`
@@ -43,7 +44,7 @@ type userRow struct {
 func toUserRow(u *domain.User) *userRow {
 	s := u.State()
 	return &userRow{
-		ID: s.ID, Email: s.Email.String(), Username: s.Username.String(),
+		ID: s.ID, Kind: userKind(s.Kind), Email: s.Email.String(), Username: s.Username.String(),
 		FirstName: s.FirstName, LastName: s.LastName, IsActive: s.IsActive,
 		IsSystemAdmin: s.IsSystemAdmin, EmailVerified: s.EmailVerified,
 		PasswordHash: s.Password.Hash, PasswordChangedAt: s.Password.ChangedAt.UTC(),
@@ -69,7 +70,7 @@ func (r *userRow) toDomain() (*domain.User, error) {
 		return nil, fmt.Errorf("user %s: stored username is invalid", r.ID)
 	}
 	return domain.RehydrateUser(domain.UserState{
-		ID: r.ID, Email: email, Username: username, FirstName: r.FirstName, LastName: r.LastName,
+		ID: r.ID, Kind: domain.UserKind(r.Kind), Email: email, Username: username, FirstName: r.FirstName, LastName: r.LastName,
 		IsActive: r.IsActive, IsSystemAdmin: r.IsSystemAdmin, EmailVerified: r.EmailVerified,
 		Password: domain.Password{Hash: r.PasswordHash, ChangedAt: r.PasswordChangedAt.UTC(),
 			ExpiresAt: utcPtr(r.PasswordExpiresAt), MustChange: r.MustChangePassword},
@@ -121,20 +122,22 @@ func (r *UserRepository) ByID(ctx context.Context, id uuid.UUID) (*domain.User, 
 }
 
 // userColumns are the columns a userRow scans, in its order.
-const userColumns = `SELECT id, email, username, first_name, last_name, is_active, is_system_admin, email_verified,
+const userColumns = `SELECT id, kind, email, username, first_name, last_name, is_active, is_system_admin, email_verified,
 	password_hash, password_changed_at, password_expires_at, must_change_password, failed_login_count, locked_until,
 	mfa_enabled, mfa_secret_encrypted, mfa_last_used_step, last_login_at, last_login_ip, last_login_user_agent,
 	created_at, updated_at FROM users `
 
 // userByID is the read behind every GET /me and refresh; userByEmail and
-// userByUsername the first read of every login.
+// userByUsername the first read of every login, which finds people only:
+// a service account never signs in, resets or is found by its address.
 var (
 	userByID       = prepare(userColumns + `WHERE id = ?`)
-	userByEmail    = prepare(userColumns + `WHERE lower(email) = ? LIMIT 1`)
-	userByUsername = prepare(userColumns + `WHERE lower(username) = ? LIMIT 1`)
+	userByEmail    = prepare(userColumns + `WHERE lower(email) = ? AND kind = 'person' LIMIT 1`)
+	userByUsername = prepare(userColumns + `WHERE lower(username) = ? AND kind = 'person' LIMIT 1`)
 )
 
-// ByLogin implements ports.UserRepository.
+// ByLogin implements ports.UserRepository; service accounts are not
+// found.
 func (r *UserRepository) ByLogin(ctx context.Context, login string) (*domain.User, error) {
 	login = strings.ToLower(strings.TrimSpace(login))
 	q := userByUsername
@@ -178,6 +181,15 @@ func userWriteError(err error) error {
 		}
 	}
 	return dbError("write user", err)
+}
+
+// userKind is the stored kind of k; an account made before kinds existed
+// is a person's.
+func userKind(k domain.UserKind) string {
+	if k == "" {
+		return string(domain.UserKindPerson)
+	}
+	return string(k)
 }
 
 func nullString(s string) *string {

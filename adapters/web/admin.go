@@ -43,6 +43,8 @@ func (p *Pages) registerAdmin(in *echo.Group) {
 	a.POST("/orgs/:id/roles/:role", p.adminOrgRolePermissions)
 	a.POST("/orgs/:id/grants", p.adminOrgAddGrant)
 	a.POST("/orgs/:id/grants/:grant_id/delete", p.adminOrgDeleteGrant)
+	p.registerOrgInvitations(a)
+	p.registerOrgServiceAccounts(a)
 
 	a.GET("/permissions", p.adminPermissions)
 	a.POST("/permissions", p.adminPermissionCreate)
@@ -82,22 +84,30 @@ func adminID(c echo.Context, name string, notFound *domain.Error) (uuid.UUID, er
 // doneMessages are the confirmations an action's redirect may ask its
 // page to show (?done=code): fixed texts, never what the URL carries.
 var doneMessages = map[string]string{
-	"deactivated":       "The account is deactivated and its sessions are ended.",
-	"activated":         "The account is active again.",
-	"unlocked":          "The account is unlocked.",
-	"password_required": "The user must change the password at the next sign-in; their sessions are ended.",
-	"sessions_revoked":  "Every session of the user is ended.",
-	"mfa_reset":         "Two-step verification is turned off for the user; their sessions are ended.",
-	"org_created":       "The organization is created.",
-	"member_added":      "The member is added.",
-	"role_changed":      "The role is changed.",
-	"member_removed":    "The member is removed, with their direct grants here.",
-	"role_permissions":  "The role's permissions are saved.",
-	"grant_added":       "The grant is added.",
-	"grant_deleted":     "The grant is deleted.",
-	"permission_added":  "The permission is in the catalog.",
-	"permission_off":    "The permission is deactivated.",
-	"defaults_saved":    "The role's global defaults are saved.",
+	"deactivated":                 "The account is deactivated and its sessions are ended.",
+	"activated":                   "The account is active again.",
+	"unlocked":                    "The account is unlocked.",
+	"password_required":           "The user must change the password at the next sign-in; their sessions are ended.",
+	"sessions_revoked":            "Every session of the user is ended.",
+	"mfa_reset":                   "Two-step verification is turned off for the user; their sessions are ended.",
+	"org_created":                 "The organization is created.",
+	"member_added":                "The member is added.",
+	"role_changed":                "The role is changed.",
+	"member_removed":              "The member is removed, with their direct grants here.",
+	"role_permissions":            "The role's permissions are saved.",
+	"grant_added":                 "The grant is added.",
+	"grant_deleted":               "The grant is deleted.",
+	"invite_sent":                 "The invitation is on its way.",
+	"invite_resent":               "The invitation is sent again; the earlier link no longer works.",
+	"invite_revoked":              "The invitation is revoked; its link no longer works.",
+	"joined":                      "Welcome: you are a member of this organization now.",
+	"service_account_created":     "The service account is made. Give it a secret (or register a public key on the API) to use it.",
+	"service_account_deactivated": "The service account is deactivated: its tokens stop working at once.",
+	"service_account_activated":   "The service account is active again.",
+	"service_account_deleted":     "The service account is deleted, with its credentials and tokens.",
+	"permission_added":            "The permission is in the catalog.",
+	"permission_off":              "The permission is deactivated.",
+	"defaults_saved":              "The role's global defaults are saved.",
 }
 
 func doneMessage(c echo.Context) string { return doneMessages[c.QueryParam("done")] }

@@ -116,6 +116,15 @@ type orgData struct {
 	Catalog []domain.Permission
 	// MinExpiry is the earliest expiry the grant form suggests.
 	MinExpiry string
+	// Invitations are the open invitations, shown with the invitation
+	// form when Invite (invitations are on and the caller manages).
+	Invitations []invitationRow
+	Invite      bool
+	InviteLives []int
+	// ServiceAccounts are listed apart from the members (which leave
+	// them out); Machines is whether the section is shown.
+	ServiceAccounts []serviceAccountRow
+	Machines        bool
 }
 
 func (p *Pages) adminOrg(c echo.Context) error {
@@ -143,7 +152,18 @@ func (p *Pages) orgPage(c echo.Context, id uuid.UUID, status int, v view) error 
 	if err != nil {
 		return err
 	}
-	d := orgData{Org: o, Members: members, MinExpiry: localTimeValue(ptrTime(time.Now().Add(time.Minute)))}
+	accounts, machines, err := p.orgServiceAccounts(ctx, pr, id)
+	if err != nil {
+		return err
+	}
+	people := members[:0:0]
+	for _, m := range members {
+		if !machines[m.UserID] {
+			people = append(people, m)
+		}
+	}
+	d := orgData{Org: o, Members: people, MinExpiry: localTimeValue(ptrTime(time.Now().Add(time.Minute))),
+		ServiceAccounts: accounts, Machines: p.d.ServiceAccounts != nil}
 	if next != "" {
 		d.NextMembers = orgPath(id) + "?members_cursor=" + url.QueryEscape(next)
 	}
@@ -154,6 +174,12 @@ func (p *Pages) orgPage(c echo.Context, id uuid.UUID, status int, v view) error 
 	case domain.KindOf(err) == domain.KindForbidden:
 	default:
 		return err
+	}
+	if d.Manage && p.d.Invitations != nil {
+		if d.Invitations, err = p.orgInvitations(ctx, pr, id); err != nil {
+			return err
+		}
+		d.Invite, d.InviteLives = true, inviteLives
 	}
 	catalog, err := p.d.Permissions.Catalog(ctx, pr, false)
 	if err != nil {

@@ -82,6 +82,12 @@ type Deps struct {
 	Passkeys *application.Passkeys
 	// Tokens, when set, lets people make personal access tokens.
 	Tokens *application.PersonalTokens
+	// Invitations, when set, lets org admins invite people by email and
+	// serves the page the mailed link opens.
+	Invitations *application.Invitations
+	// ServiceAccounts, when set, lists and manages organizations'
+	// service accounts on their pages.
+	ServiceAccounts *application.ServiceAccounts
 
 	// Secure marks cookies Secure and gives them the __Host- prefix
 	// (production, behind HTTPS).
@@ -252,6 +258,7 @@ func (p *Pages) Register(e *echo.Echo) {
 	in.GET("/logout", p.home)
 	p.registerAccount(in)
 	p.registerAdmin(in)
+	p.registerInvitations(ui, in, limit)
 }
 
 func (p *Pages) headers(next echo.HandlerFunc) echo.HandlerFunc {

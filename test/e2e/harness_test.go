@@ -62,6 +62,13 @@ func forEachDialect(t *testing.T, fn func(t *testing.T, s *server)) {
 // the test defaults.
 func startServer(t testing.TB, dbURL string, env map[string]string) *server {
 	t.Helper()
+	return startServerWith(t, dbURL, env, nil)
+}
+
+// startServerWith is startServer logging to log (nil: the test's log) with
+// extra fx options (fx.Replace to swap a part, say).
+func startServerWith(t testing.TB, dbURL string, env map[string]string, log *zap.Logger, extra ...fx.Option) *server {
+	t.Helper()
 	vars := map[string]string{
 		"ENV": "test", "DATABASE_URL": dbURL, "HTTP_ADDR": "127.0.0.1:0",
 		// Cheap hashes keep the suite fast under -race; cost is tested in
@@ -83,11 +90,13 @@ func startServer(t testing.TB, dbURL string, env map[string]string) *server {
 		db   *sqlstore.DB
 		keys *application.KeyRing
 	)
-	log := zap.NewExample()
-	if tt, ok := t.(*testing.T); ok {
-		log = zaptest.NewLogger(tt)
+	if log == nil {
+		log = zap.NewExample()
+		if tt, ok := t.(*testing.T); ok {
+			log = zaptest.NewLogger(tt)
+		}
 	}
-	app := bootstrap.ServerApp(cfg, log, bootstrap.MigrationPolicy{Apply: true}, fx.Populate(&srv, &db, &keys))
+	app := bootstrap.ServerApp(cfg, log, bootstrap.MigrationPolicy{Apply: true}, append(extra, fx.Populate(&srv, &db, &keys))...)
 	require.NoError(t, app.Err())
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -163,6 +163,16 @@ func policyRoutes() []route {
 			require.Equal(t, created, res.Status, string(res.Body))
 			return "/api/v1/orgs/" + w.orgA + "/grants/" + res.JSON(t)["id"].(string), nil
 		}, want: inOrgA(forbid, forbid, noBody, noBody)},
+		{name: "list_invitations", method: http.MethodGet, prepare: orgA("/invitations", nil), want: inOrgA(forbid, forbid, ok, ok)},
+		{name: "create_invitation", method: http.MethodPost, prepare: func(_ *testing.T, w *world) (string, any) {
+			return "/api/v1/orgs/" + w.orgA + "/invitations", map[string]any{"email": w.unique("invitee") + "@example.com", "role": "viewer"}
+		}, want: inOrgA(forbid, forbid, created, created)},
+		{name: "resend_invitation", method: http.MethodPost, prepare: func(t *testing.T, w *world) (string, any) {
+			return "/api/v1/orgs/" + w.orgA + "/invitations/" + policyInvitation(t, w) + "/resend", nil
+		}, want: inOrgA(forbid, forbid, ok, ok)},
+		{name: "revoke_invitation", method: http.MethodDelete, prepare: func(t *testing.T, w *world) (string, any) {
+			return "/api/v1/orgs/" + w.orgA + "/invitations/" + policyInvitation(t, w), nil
+		}, want: inOrgA(forbid, forbid, noBody, noBody)},
 		{name: "list_permissions", method: http.MethodGet, prepare: fixed("/api/v1/permissions", nil), want: everyone(ok)},
 		{name: "create_permission", method: http.MethodPost, prepare: func(_ *testing.T, w *world) (string, any) {
 			return "/api/v1/permissions", map[string]any{"name": "lab." + w.unique("p")}
@@ -224,6 +234,14 @@ func policyRoutes() []route {
 		{name: "me_export", method: http.MethodGet, prepare: fixed("/api/v1/me/export", nil), want: everyone(ok)},
 		{name: "me_sessions", method: http.MethodGet, prepare: fixed("/api/v1/me/sessions", nil), want: everyone(ok)},
 	}
+}
+
+// policyInvitation is a new invitation into A, made by the system admin.
+func policyInvitation(t *testing.T, w *world) string {
+	res := w.sys(t, http.MethodPost, "/api/v1/orgs/"+w.orgA+"/invitations",
+		map[string]any{"email": w.unique("invited") + "@example.com", "role": "viewer"})
+	require.Equal(t, created, res.Status, string(res.Body))
+	return res.JSON(t)["id"].(string)
 }
 
 // TestPolicyTable sends every route as every kind of actor and checks the
