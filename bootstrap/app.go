@@ -12,7 +12,7 @@ import (
 // fx builds only what is asked for, so a CLI command never connects to what
 // it does not need.
 func CoreModules(c Config) fx.Option {
-	opts := []fx.Option{SQLStoreModule, CryptoModule, SystemModule, ApplicationModule, AuthModule, AccountModule, OrgModule, OIDCModule, PasskeysModule, PersonalTokensModule, ServiceAccountsModule, InvitationsModule, ObservabilityModule, TracingModule}
+	opts := []fx.Option{SQLStoreModule, CryptoModule, SystemModule, ApplicationModule, AuthModule, AccountModule, OrgModule, OIDCModule, PasskeysModule, PersonalTokensModule, ServiceAccountsModule, InvitationsModule, ObservabilityModule, TracingModule, WebhooksModule}
 	if c.RedisURL != "" {
 		opts = append(opts, RedisModule)
 	}
@@ -38,7 +38,7 @@ func NewApp(c Config, log *zap.Logger, policy MigrationPolicy, extra ...fx.Optio
 
 // ServerApp is NewApp with the HTTP server.
 func ServerApp(c Config, log *zap.Logger, policy MigrationPolicy, extra ...fx.Option) *fx.App {
-	server := []fx.Option{HTTPModule, PagesModule, MailWorkerModule, AuditRetentionModule, ServerJobsModule, PasskeyJobsModule, ServiceAccountJobsModule, PprofModule, GCModule}
+	server := []fx.Option{HTTPModule, PagesModule, MailWorkerModule, AuditRetentionModule, ServerJobsModule, PasskeyJobsModule, ServiceAccountJobsModule, PprofModule, GCModule, WebhookWorkerModule}
 	if c.LegacyAPI {
 		server = append(server, LegacyModule)
 	}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"go.uber.org/fx"
+	"go.uber.org/zap"
 )
 
 // inBackground runs loop in a goroutine while the app runs: it starts with
@@ -38,4 +39,26 @@ func everyUntilDone(ctx context.Context, d time.Duration, fn func()) {
 		case <-t.C:
 		}
 	}
+}
+
+// pruneEvery runs prune every d while the app runs (not at once: a start
+// has other work), logging what it removed; what names the rows for the
+// log ("expired passkey ceremonies").
+func pruneEvery(lc fx.Lifecycle, log *zap.Logger, what string, d time.Duration, prune func(ctx context.Context) (int, error)) {
+	inBackground(lc, func(ctx context.Context) {
+		t := time.NewTicker(d)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if n, err := prune(ctx); err != nil && ctx.Err() == nil {
+					log.Warn("pruning failed", zap.String("what", what), zap.Error(err))
+				} else if n > 0 {
+					log.Debug("pruned", zap.String("what", what), zap.Int("count", n))
+				}
+			}
+		}
+	})
 }

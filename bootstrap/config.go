@@ -166,6 +166,21 @@ type Config struct {
 	WebAuthnRPOrigins []string `env:"WEBAUTHN_RP_ORIGINS" envSeparator:","`
 	// WebAuthnRPName is the name authenticators show beside a passkey.
 	WebAuthnRPName string `env:"WEBAUTHN_RP_NAME" envDefault:"UMS"`
+
+	// Webhooks: one request's timeout; the first retry's wait (doubled
+	// each time, with jitter) and the attempts before a delivery is given
+	// up; how long an endpoint may fail without a success before it is
+	// disabled (0: never); how long a rotated-out secret keeps signing;
+	// private targets in production; how often the worker looks for work;
+	// how long delivered messages and their log are kept (0: forever).
+	WebhookTimeout       time.Duration `env:"WEBHOOK_TIMEOUT" envDefault:"10s"`
+	WebhookRetryBase     time.Duration `env:"WEBHOOK_RETRY_BASE" envDefault:"5s"`
+	WebhookMaxAttempts   int           `env:"WEBHOOK_MAX_ATTEMPTS" envDefault:"8"`
+	WebhookDisableAfter  time.Duration `env:"WEBHOOK_DISABLE_AFTER" envDefault:"120h"`
+	WebhookSecretOverlap time.Duration `env:"WEBHOOK_SECRET_OVERLAP" envDefault:"24h"`
+	WebhookAllowPrivate  bool          `env:"WEBHOOK_ALLOW_PRIVATE" envDefault:"false"`
+	WebhookPollInterval  time.Duration `env:"WEBHOOK_POLL_INTERVAL" envDefault:"1s"`
+	WebhookRetention     time.Duration `env:"WEBHOOK_RETENTION" envDefault:"720h"`
 }
 
 // IsProduction reports whether the production safety rules apply.
@@ -388,6 +403,7 @@ func (c Config) Validate() error {
 		}
 	}
 	errs = append(errs, c.webAuthnErrors()...)
+	errs = append(errs, c.webhookErrors()...)
 	if c.IsProduction() {
 		errs = append(errs, c.productionErrors()...)
 	}

@@ -183,6 +183,7 @@ type httpParams struct {
 	Accounts     *application.ServiceAccounts
 	Checks       []ports.HealthCheck `group:"health"`
 	Invitations  *application.Invitations
+	Webhooks     *application.Webhooks
 	Tracing      Tracing
 	// Schemes are the bearer credentials besides session tokens
 	// (personal access tokens, service accounts' tokens).
@@ -217,7 +218,7 @@ func newHTTPServer(p httpParams) (*httpadapter.Server, error) {
 		Orgs: p.Orgs, Permissions: p.Permissions, Directory: p.Directory, HealthChecks: p.Checks,
 		RateLimiter: p.RateLimiter, Metrics: observability(c, p.Metrics), Legacy: mounted(p.Legacy),
 		Pages: pages(p.Pages), OAuthClients: p.OAuthClients, Passkeys: p.Passkeys, Tracing: p.Tracing.forHTTP(), Invitations: p.Invitations,
-		PersonalTokens: p.Tokens, ServiceAccounts: p.Accounts}, p.Log)
+		PersonalTokens: p.Tokens, ServiceAccounts: p.Accounts, Webhooks: p.Webhooks}, p.Log)
 	if err != nil {
 		return nil, err
 	}

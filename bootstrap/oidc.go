@@ -1,7 +1,6 @@
 package bootstrap
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"log/slog"
@@ -120,29 +119,5 @@ func newPages(p pagesParams) (*web.Pages, error) {
 const authRequestPrune = 10 * time.Minute
 
 func pruneAuthRequests(lc fx.Lifecycle, signOn *application.SignOn, log *zap.Logger) {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	lc.Append(fx.Hook{
-		OnStart: func(context.Context) error {
-			go func() {
-				defer close(done)
-				t := time.NewTicker(authRequestPrune)
-				defer t.Stop()
-				for {
-					select {
-					case <-ctx.Done():
-						return
-					case <-t.C:
-						if n, err := signOn.PruneRequests(ctx); err != nil && ctx.Err() == nil {
-							log.Warn("pruning sign-in requests failed", zap.Error(err))
-						} else if n > 0 {
-							log.Debug("expired sign-in requests pruned", zap.Int("count", n))
-						}
-					}
-				}
-			}()
-			return nil
-		},
-		OnStop: func(context.Context) error { cancel(); <-done; return nil },
-	})
+	pruneEvery(lc, log, "expired sign-in requests", authRequestPrune, signOn.PruneRequests)
 }

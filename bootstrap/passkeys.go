@@ -85,20 +85,7 @@ func newPasskeys(p passkeysParams) *application.Passkeys {
 }
 
 func pruneCeremonies(lc fx.Lifecycle, store ports.CeremonyStore, clock ports.Clock, log *zap.Logger) {
-	inBackground(lc, func(ctx context.Context) {
-		t := time.NewTicker(ceremonyPrune)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if n, err := store.DeleteExpired(ctx, clock.Now()); err != nil && ctx.Err() == nil {
-					log.Warn("pruning passkey ceremonies failed", zap.Error(err))
-				} else if n > 0 {
-					log.Debug("expired passkey ceremonies pruned", zap.Int("count", n))
-				}
-			}
-		}
+	pruneEvery(lc, log, "expired passkey ceremonies", ceremonyPrune, func(ctx context.Context) (int, error) {
+		return store.DeleteExpired(ctx, clock.Now())
 	})
 }

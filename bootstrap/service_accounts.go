@@ -1,7 +1,6 @@
 package bootstrap
 
 import (
-	"context"
 	"crypto/rand"
 	"time"
 
@@ -75,29 +74,5 @@ func newServiceAccountBearer(c Config, keys *application.OIDCKeys, accounts *app
 const serviceAccountPrune = 10 * time.Minute
 
 func pruneServiceAccounts(lc fx.Lifecycle, accounts *application.ServiceAccounts, log *zap.Logger) {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	lc.Append(fx.Hook{
-		OnStart: func(context.Context) error {
-			go func() {
-				defer close(done)
-				t := time.NewTicker(serviceAccountPrune)
-				defer t.Stop()
-				for {
-					select {
-					case <-ctx.Done():
-						return
-					case <-t.C:
-						if n, err := accounts.Prune(ctx); err != nil && ctx.Err() == nil {
-							log.Warn("pruning service accounts' expired tokens failed", zap.Error(err))
-						} else if n > 0 {
-							log.Debug("service accounts' expired tokens pruned", zap.Int("count", n))
-						}
-					}
-				}
-			}()
-			return nil
-		},
-		OnStop: func(context.Context) error { cancel(); <-done; return nil },
-	})
+	pruneEvery(lc, log, "service accounts' expired tokens", serviceAccountPrune, accounts.Prune)
 }

@@ -100,6 +100,9 @@ type Services struct {
 	// ServiceAccounts serves organizations' service accounts; nil leaves
 	// those routes out.
 	ServiceAccounts *application.ServiceAccounts
+	// Webhooks serves webhook endpoints and their deliveries; nil leaves
+	// those routes out.
+	Webhooks *application.Webhooks
 	// Tracing, when its Provider is set, traces every request.
 	Tracing Tracing
 }
@@ -318,6 +321,9 @@ func NewServer(cfg Config, svc Services, log *zap.Logger) (*Server, error) {
 		api.GET("/orgs/:id/service-accounts/:sa_id/keys", sa.keys, bearer)
 		api.POST("/orgs/:id/service-accounts/:sa_id/keys", sa.addKey, person)
 		api.DELETE("/orgs/:id/service-accounts/:sa_id/keys/:kid", sa.deleteKey, person)
+	}
+	if svc.Webhooks != nil {
+		registerWebhooks(api, svc.Webhooks, cfg.BodyLimit, bearer, person)
 	}
 
 	var handler http.Handler = e
