@@ -30,6 +30,17 @@ const (
 	WebhookOrgCreated        = "org.created"
 	WebhookOrgUpdated        = "org.updated"
 	WebhookOrgDeleted        = "org.deleted"
+
+	WebhookServiceAccountCreated     = "service_account.created"
+	WebhookServiceAccountUpdated     = "service_account.updated"
+	WebhookServiceAccountDeactivated = "service_account.deactivated"
+	WebhookServiceAccountDeleted     = "service_account.deleted"
+	// WebhookServiceAccountCredentials: a secret issued or rotated, a key
+	// added or removed; the account's earlier tokens are dead.
+	WebhookServiceAccountCredentials = "service_account.credentials_changed"
+	WebhookInvitationCreated         = "invitation.created"
+	WebhookInvitationAccepted        = "invitation.accepted"
+	WebhookInvitationRevoked         = "invitation.revoked"
 )
 
 // WebhookEventTypes lists every event type, in the order the docs give.
@@ -38,6 +49,9 @@ var WebhookEventTypes = []string{
 	WebhookLoginSucceeded, WebhookLoginFailed, WebhookPasswordChanged, WebhookMFAChanged,
 	WebhookMembershipCreated, WebhookMembershipUpdated, WebhookMembershipDeleted,
 	WebhookGrantCreated, WebhookGrantDeleted, WebhookOrgCreated, WebhookOrgUpdated, WebhookOrgDeleted,
+	WebhookServiceAccountCreated, WebhookServiceAccountUpdated, WebhookServiceAccountDeactivated,
+	WebhookServiceAccountDeleted, WebhookServiceAccountCredentials,
+	WebhookInvitationCreated, WebhookInvitationAccepted, WebhookInvitationRevoked,
 }
 
 // Why an endpoint is disabled.

@@ -50,6 +50,18 @@ var webhookActions = map[string]string{
 	ActionOrgCreated:         WebhookOrgCreated,
 	ActionOrgUpdated:         WebhookOrgUpdated,
 	ActionOrgDeactivated:     WebhookOrgDeleted,
+
+	ActionServiceAccountCreated:       WebhookServiceAccountCreated,
+	ActionServiceAccountUpdated:       WebhookServiceAccountUpdated,
+	ActionServiceAccountDeactivated:   WebhookServiceAccountDeactivated,
+	ActionServiceAccountDeleted:       WebhookServiceAccountDeleted,
+	ActionServiceAccountSecretRotated: WebhookServiceAccountCredentials,
+	ActionServiceAccountKeyAdded:      WebhookServiceAccountCredentials,
+	ActionServiceAccountKeyRemoved:    WebhookServiceAccountCredentials,
+	ActionInvitationCreated:           WebhookInvitationCreated,
+	ActionInvitationResent:            WebhookInvitationCreated,
+	ActionInvitationAccepted:          WebhookInvitationAccepted,
+	ActionInvitationRevoked:           WebhookInvitationRevoked,
 }
 
 // mfaChanges and passwordMethods say which change an mfa.changed or
@@ -78,11 +90,12 @@ func WebhookEventOf(e AuditEvent) (WebhookEvent, bool) {
 	w := WebhookEvent{Type: t, OrgID: e.OrgID, ActorID: e.ActorID, TargetType: e.TargetType, TargetID: e.TargetID,
 		Facts: map[string]any{}}
 	switch {
-	case e.TargetType == "user":
+	case e.TargetType == "user", e.TargetType == "service_account":
+		// A service account is a user of the service kind.
 		if id, err := uuid.Parse(e.TargetID); err == nil {
 			w.UserID = &id
 		}
-	case t == WebhookLoginSucceeded, failure:
+	case t == WebhookLoginSucceeded, t == WebhookInvitationAccepted, failure:
 		w.UserID = e.ActorID
 	}
 	if t == WebhookUserErased && e.Subject != nil {
@@ -134,9 +147,12 @@ func webhookFacts(w *WebhookEvent, e AuditEvent) {
 	case WebhookGrantCreated:
 		str("grant_id")
 		str("permission")
-	case WebhookOrgUpdated:
+	case WebhookOrgUpdated, WebhookServiceAccountUpdated:
 		if f, ok := e.Details["fields"].([]string); ok {
 			w.Facts["fields"] = f
 		}
+	case WebhookServiceAccountCreated, WebhookInvitationCreated, WebhookInvitationAccepted:
+		// Never the invited address: a receiver looks the invitation up.
+		str("role")
 	}
 }

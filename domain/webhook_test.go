@@ -22,6 +22,7 @@ func auditEvent(action string, outcome domain.Outcome, actor *uuid.UUID, targetT
 func TestWebhookEventOf(t *testing.T) {
 	t.Parallel()
 	user, admin, org, sess := uuid.New(), uuid.New(), uuid.New(), uuid.New()
+	robot, invite := uuid.New(), uuid.New()
 	ok := domain.OutcomeSuccess
 	for _, c := range []struct {
 		name  string
@@ -64,6 +65,19 @@ func TestWebhookEventOf(t *testing.T) {
 			map[string]any{"grant_id": "g1", "permission": "lab.read"}},
 		{"grant_removed", auditEvent(domain.ActionGrantRemoved, ok, &admin, "grant", "g1", &org, nil), domain.WebhookGrantDeleted, nil, map[string]any{}},
 		{"org_deactivated", auditEvent(domain.ActionOrgDeactivated, ok, &admin, "organization", org.String(), &org, nil), domain.WebhookOrgDeleted, nil, map[string]any{}},
+		{"service_account_created", auditEvent(domain.ActionServiceAccountCreated, ok, &admin, "service_account", robot.String(), &org,
+			map[string]any{"name": "Billing sync", "role": "viewer", "username": "sa-x"}), domain.WebhookServiceAccountCreated, &robot,
+			map[string]any{"role": "viewer"}},
+		{"service_account_deactivated", auditEvent(domain.ActionServiceAccountDeactivated, ok, &admin, "service_account", robot.String(), &org,
+			map[string]any{"fields": []string{"is_active"}}), domain.WebhookServiceAccountDeactivated, &robot, map[string]any{}},
+		{"service_account_key_added", auditEvent(domain.ActionServiceAccountKeyAdded, ok, &admin, "service_account", robot.String(), &org,
+			map[string]any{"kid": "k1"}), domain.WebhookServiceAccountCredentials, &robot, map[string]any{}},
+		{"invitation_created", auditEvent(domain.ActionInvitationCreated, ok, &admin, "invitation", invite.String(), &org,
+			map[string]any{"email": "new@example.com", "role": "member"}), domain.WebhookInvitationCreated, nil, map[string]any{"role": "member"}},
+		{"invitation_accepted", auditEvent(domain.ActionInvitationAccepted, ok, &user, "invitation", invite.String(), &org,
+			map[string]any{"email": "new@example.com", "role": "member"}), domain.WebhookInvitationAccepted, &user, map[string]any{"role": "member"}},
+		{"invitation_revoked", auditEvent(domain.ActionInvitationRevoked, ok, &admin, "invitation", invite.String(), &org,
+			map[string]any{"email": "new@example.com"}), domain.WebhookInvitationRevoked, nil, map[string]any{}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got, ok := domain.WebhookEventOf(c.in)
