@@ -77,6 +77,9 @@ type UserExport struct {
 	// Passkeys are the user's passkeys, public data only: the credential
 	// id and public key are left out.
 	Passkeys []domain.Passkey
+	// PersonalTokens are the user's personal access tokens, revoked ones
+	// included, without their hashes.
+	PersonalTokens []domain.PersonalToken
 }
 
 // PersonalData erases and exports a user's data (GDPR art. 17, 15, 20).

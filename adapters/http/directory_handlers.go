@@ -107,6 +107,14 @@ type exportResponse struct {
 	Grants      []grantResponse      `json:"grants"`
 	AuditEvents []auditEventResponse `json:"audit_events"`
 	Passkeys    []passkeyExport      `json:"passkeys"`
+	// PersonalTokens are the personal access tokens, revoked ones
+	// included: never their values or hashes.
+	PersonalTokens []personalTokenExport `json:"personal_access_tokens"`
+}
+
+type personalTokenExport struct {
+	personalTokenResponse
+	RevokedAt *time.Time `json:"revoked_at"`
 }
 
 func (h *directoryHandlers) list(c echo.Context) error {
@@ -239,7 +247,8 @@ func (h *directoryHandlers) export(c echo.Context) error {
 		return err
 	}
 	out := exportResponse{User: newUserResponse(&ex.User), Sessions: []sessionExport{}, Memberships: []memberResponse{},
-		Grants: []grantResponse{}, AuditEvents: []auditEventResponse{}, Passkeys: []passkeyExport{}}
+		Grants: []grantResponse{}, AuditEvents: []auditEventResponse{}, Passkeys: []passkeyExport{},
+		PersonalTokens: []personalTokenExport{}}
 	for _, s := range ex.Sessions {
 		out.Sessions = append(out.Sessions, sessionExport{ID: s.ID.String(), CreatedAt: s.CreatedAt, LastUsedAt: s.LastUsedAt,
 			ExpiresAt: s.ExpiresAt, IP: s.IP, UserAgent: s.UserAgent, RevokedAt: s.RevokedAt})
@@ -256,6 +265,11 @@ func (h *directoryHandlers) export(c echo.Context) error {
 	for _, p := range ex.Passkeys {
 		out.Passkeys = append(out.Passkeys, passkeyExport{ID: p.ID.String(), Name: p.Name, CreatedAt: p.CreatedAt,
 			LastUsedAt: p.LastUsedAt, BackedUp: p.BackedUp, Transports: nonNil(p.Transports), AAGUID: hex.EncodeToString(p.AAGUID)})
+	}
+	now := time.Now()
+	for _, t := range ex.PersonalTokens {
+		out.PersonalTokens = append(out.PersonalTokens, personalTokenExport{
+			personalTokenResponse: toPersonalTokenResponse(t, now), RevokedAt: t.RevokedAt})
 	}
 	c.Response().Header().Set(echo.HeaderContentDisposition, `attachment; filename="ums-export.json"`)
 	return c.JSON(http.StatusOK, out)

@@ -93,6 +93,18 @@ func (p *PersonalData) Export(ctx context.Context, userID uuid.UUID) (ports.User
 		return ports.UserExport{}, dbError("export audit events", err)
 	}
 	out.AuditEvents = auditEvents(events)
+
+	var tokens []personalTokenRow
+	if err := db.NewSelect().Model(&tokens).Where("pat.user_id = ?", userID).
+		OrderExpr("pat.created_at ASC, pat.id ASC").Scan(ctx); err != nil {
+		return ports.UserExport{}, dbError("export personal access tokens", err)
+	}
+	out.PersonalTokens = make([]domain.PersonalToken, len(tokens))
+	for i := range tokens {
+		out.PersonalTokens[i] = tokens[i].toDomain()
+		// The hash verifies the token: of no use to the person.
+		out.PersonalTokens[i].Hash = nil
+	}
 	return out, nil
 }
 

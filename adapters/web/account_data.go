@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
 	"github.com/ums-project/ums/domain"
@@ -24,7 +25,7 @@ func (p *Pages) exportDownload(c echo.Context) error {
 		return err
 	}
 	out := exportFile{User: newExportUser(&ex.User), Sessions: []exportSession{}, Memberships: []exportMembership{},
-		Grants: []exportGrant{}, AuditEvents: []exportEvent{}}
+		Grants: []exportGrant{}, AuditEvents: []exportEvent{}, PersonalTokens: []exportToken{}}
 	for _, s := range ex.Sessions {
 		out.Sessions = append(out.Sessions, exportSession{ID: s.ID.String(), CreatedAt: s.CreatedAt, LastUsedAt: s.LastUsedAt,
 			ExpiresAt: s.ExpiresAt, IP: s.IP, UserAgent: s.UserAgent, RevokedAt: s.RevokedAt})
@@ -45,6 +46,15 @@ func (p *Pages) exportDownload(c echo.Context) error {
 	for _, e := range ex.AuditEvents {
 		out.AuditEvents = append(out.AuditEvents, newExportEvent(e))
 	}
+	for _, t := range ex.PersonalTokens {
+		perms := t.Permissions
+		if perms == nil {
+			perms = []string{}
+		}
+		out.PersonalTokens = append(out.PersonalTokens, exportToken{ID: t.ID.String(), Name: t.Name, Hint: t.Hint,
+			OrgID: t.OrgID, Permissions: perms, CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt, LastUsedAt: t.LastUsedAt,
+			RevokedAt: t.RevokedAt})
+	}
 	c.Response().Header().Set(echo.HeaderContentDisposition, `attachment; filename="ums-export.json"`)
 	return c.JSONPretty(http.StatusOK, out, "  ")
 }
@@ -57,6 +67,21 @@ type exportFile struct {
 	Memberships []exportMembership `json:"memberships"`
 	Grants      []exportGrant      `json:"grants"`
 	AuditEvents []exportEvent      `json:"audit_events"`
+	// PersonalTokens are the personal access tokens, revoked ones
+	// included: never their values or hashes.
+	PersonalTokens []exportToken `json:"personal_access_tokens"`
+}
+
+type exportToken struct {
+	ID          string     `json:"id"`
+	Name        string     `json:"name"`
+	Hint        string     `json:"hint"`
+	OrgID       *uuid.UUID `json:"org_id"`
+	Permissions []string   `json:"permissions"`
+	CreatedAt   time.Time  `json:"created_at"`
+	ExpiresAt   time.Time  `json:"expires_at"`
+	LastUsedAt  *time.Time `json:"last_used_at"`
+	RevokedAt   *time.Time `json:"revoked_at"`
 }
 
 type exportUser struct {

@@ -108,6 +108,16 @@ func TestPersonalAccessTokenReadsMeAndIsLimitedToItsPermissions(t *testing.T) {
 		require.Equal(t, http.StatusNoContent, s.authed(t, http.MethodDelete, "/api/v1/me/tokens/"+id, session, nil).Status)
 		assert.Equal(t, http.StatusUnauthorized, s.authed(t, http.MethodGet, "/api/v1/me", pat, nil).Status)
 		assert.Equal(t, http.StatusNotFound, s.authed(t, http.MethodDelete, "/api/v1/me/tokens/"+id, session, nil).Status)
+		// The owner's export lists it, revoked, without its value or hash.
+		export := s.authed(t, http.MethodGet, "/api/v1/me/export", session, nil)
+		require.Equal(t, http.StatusOK, export.Status, string(export.Body))
+		exported := export.JSON(t)["personal_access_tokens"].([]any)
+		require.Len(t, exported, 1)
+		assert.Equal(t, id, exported[0].(map[string]any)["id"])
+		assert.NotNil(t, exported[0].(map[string]any)["revoked_at"])
+		assert.NotContains(t, string(export.Body), pat)
+		assert.NotContains(t, string(export.Body), "token_hash")
+
 		var actions []string
 		require.NoError(t, s.db.NewRaw("SELECT action FROM audit_events WHERE target_id = ? ORDER BY occurred_at", id).
 			Scan(context.Background(), &actions))
