@@ -90,3 +90,32 @@ func TestInvitationsMigrationRollsBack(t *testing.T) {
 		})
 	}
 }
+
+// TestErasureDeletesInvitationsToTheAddress: erasing a person deletes the
+// invitations addressed to them (they hold the address), open or spent,
+// and no one else's.
+func TestErasureDeletesInvitationsToTheAddress(t *testing.T) {
+	ctx := context.Background()
+	at := time.Date(2030, 7, 8, 9, 10, 11, 0, time.UTC)
+	for name, url := range stores() {
+		t.Run(name, func(t *testing.T) {
+			db := openMigrated(t, url(t))
+			s := invitationStore(db)
+			org := porttest.NewOrg("erasure-addr", at)
+			require.NoError(t, s.Orgs.Create(ctx, org))
+			inviter, invitee := porttest.NewUser("inviter2"), porttest.NewUser("invitee")
+			require.NoError(t, s.Users.Create(ctx, inviter))
+			require.NoError(t, s.Users.Create(ctx, invitee))
+			theirs := porttest.NewTestInvitation(org.ID, "INVITEE@example.com", inviter.ID(), at)
+			other := porttest.NewTestInvitation(org.ID, "someone-else@example.com", inviter.ID(), at)
+			require.NoError(t, s.Invitations.Create(ctx, theirs))
+			require.NoError(t, s.Invitations.Create(ctx, other))
+
+			require.NoError(t, sqlstore.NewPersonalData(db).Erase(ctx, invitee.ID(), porttest.NewUser("pseudo").ID()))
+			_, err := s.Invitations.Get(ctx, org.ID, theirs.ID)
+			assert.ErrorIs(t, err, domain.ErrInvitationNotFound, "the invitation to the erased address goes")
+			_, err = s.Invitations.Get(ctx, org.ID, other.ID)
+			assert.NoError(t, err, "another address's stays")
+		})
+	}
+}

@@ -159,6 +159,12 @@ func (p *PersonalData) Erase(ctx context.Context, userID, pseudonym uuid.UUID) e
 				return err
 			}
 		}
+		// Invitations to the address are about the person too: open ones
+		// would mail them again, spent ones only keep the address.
+		if err := pdExec(ctx, "delete invitations to the address", db.NewDelete().TableExpr("org_invitations").
+			Where("lower(email) = ?", strings.ToLower(email))); err != nil {
+			return err
+		}
 		return pdExec(ctx, "delete user", db.NewDelete().Model((*userRow)(nil)).Where("id = ?", userID))
 	})
 }
