@@ -104,7 +104,7 @@ func (w *Webhooks) Create(ctx context.Context, p domain.Principal, in WebhookInp
 	e := domain.WebhookEndpoint{ID: w.d.IDs.NewID(), OrgID: in.OrgID, URL: u, Description: desc, Events: events,
 		Enabled: true, CreatedBy: ptr(c.ID()), CreatedAt: now, UpdatedAt: now}
 	err = w.d.Tx.WithinTx(ctx, func(ctx context.Context) error {
-		if err := w.d.Endpoints.Create(ctx, e, secret); err != nil {
+		if err := w.d.Endpoints.Create(ctx, e, secret, domain.MaxWebhookEndpoints); err != nil {
 			return err
 		}
 		return w.record(ctx, c.ID(), domain.ActionWebhookCreated, e, map[string]any{"target": targetOf(u), "events": events})

@@ -246,7 +246,14 @@ var (
 		Message: "no delivery of this id for this endpoint"}
 	ErrWebhookDisabled = &Error{Kind: KindConflict, Code: "webhook_disabled",
 		Message: "the endpoint is disabled; enable it first"}
+	ErrTooManyWebhookEndpoints = &Error{Kind: KindConflict, Code: "too_many_endpoints",
+		Message: "at most 25 endpoints per organization, and 25 system endpoints; delete one first"}
 )
+
+// MaxWebhookEndpoints bounds the endpoints of one organization, and the
+// system endpoints: every event is sent to each of them, so an unbounded
+// list would let one admin multiply the delivery work of every change.
+const MaxWebhookEndpoints = 25
 
 // Audit actions of webhook endpoints.
 const (

@@ -31,8 +31,11 @@ type WebhookSubscription struct {
 // in ctx.
 type WebhookEndpointRepository interface {
 	// Create stores a new endpoint signing with secret;
-	// domain.ErrOrgNotFound when its organization does not exist.
-	Create(ctx context.Context, e domain.WebhookEndpoint, secret string) error
+	// domain.ErrOrgNotFound when its organization does not exist,
+	// domain.ErrTooManyWebhookEndpoints when its organization (or the
+	// system, for an endpoint of none) already has limit endpoints.
+	// Concurrent creations never pass the limit.
+	Create(ctx context.Context, e domain.WebhookEndpoint, secret string, limit int) error
 	// ByID returns the endpoint or domain.ErrWebhookNotFound.
 	ByID(ctx context.Context, id uuid.UUID) (domain.WebhookEndpoint, error)
 	// List returns one page of endpoints, oldest first, and the next

@@ -83,12 +83,42 @@ func openWebhookSecret(box ports.SecretBox, id uuid.UUID, stored string) (string
 	return string(b), nil
 }
 
-// Create implements ports.WebhookEndpointRepository.
-func (r *WebhookEndpointRepository) Create(ctx context.Context, e domain.WebhookEndpoint, secret string) error {
+// Create implements ports.WebhookEndpointRepository. The endpoints of
+// e's scope are counted under a transaction-scoped advisory lock of that
+// scope on Postgres (a SQLite transaction holds the write lock from its
+// start), so concurrent creations are counted one after the other.
+func (r *WebhookEndpointRepository) Create(ctx context.Context, e domain.WebhookEndpoint, secret string, limit int) error {
 	sealed, err := r.seal(e.ID, secret)
 	if err != nil {
 		return err
 	}
+	return NewTxManager(r.db).WithinTx(ctx, func(ctx context.Context) error {
+		db := conn(ctx, r.db)
+		scope := "system"
+		count := db.NewSelect().Model((*webhookEndpointRow)(nil))
+		if e.OrgID != nil {
+			scope = e.OrgID.String()
+			count = count.Where("org_id = ?", *e.OrgID)
+		} else {
+			count = count.Where("org_id IS NULL")
+		}
+		if r.db.Dialect == Postgres {
+			if _, err := db.NewRaw("SELECT pg_advisory_xact_lock(hashtext(?))", "webhook_endpoints:"+scope).Exec(ctx); err != nil {
+				return dbError("lock webhook endpoints", err)
+			}
+		}
+		n, err := count.Count(ctx)
+		if err != nil {
+			return dbError("count webhook endpoints", err)
+		}
+		if n >= int64(limit) {
+			return domain.ErrTooManyWebhookEndpoints
+		}
+		return r.insert(ctx, e, sealed)
+	})
+}
+
+func (r *WebhookEndpointRepository) insert(ctx context.Context, e domain.WebhookEndpoint, sealed string) error {
 	row := &webhookEndpointRow{ID: e.ID, OrgID: e.OrgID, URL: e.URL, Description: e.Description,
 		Events: oauthList(e.Events), Enabled: e.Enabled, Secret: sealed, CreatedBy: e.CreatedBy,
 		CreatedAt: e.CreatedAt.UTC(), UpdatedAt: e.UpdatedAt.UTC()}

@@ -51,9 +51,12 @@ func NewTestEndpoint(t *testing.T, s WebhookStore, org *uuid.UUID, secret string
 	}
 	e := domain.WebhookEndpoint{ID: uuid.Must(uuid.NewV7()), OrgID: org, URL: "https://hooks.example.com/" + uuid.NewString(),
 		Description: "receiver", Events: events, Enabled: true, CreatedAt: at, UpdatedAt: at}
-	require.NoError(t, s.Endpoints.Create(context.Background(), e, secret))
+	require.NoError(t, s.Endpoints.Create(context.Background(), e, secret, testEndpointLimit))
 	return e
 }
+
+// testEndpointLimit is the endpoint limit of tests not about the limit.
+const testEndpointLimit = 1000
 
 // enqueueMessage queues a message of type and org made at, returning it.
 func enqueueMessage(t *testing.T, s WebhookStore, eventType string, org *uuid.UUID, at time.Time) ports.WebhookMessage {
@@ -96,7 +99,7 @@ func runWebhookEndpoints(t *testing.T, newStore func(t *testing.T) WebhookStore)
 		_, err = s.Endpoints.ByID(ctx, uuid.New())
 		assert.ErrorIs(t, err, domain.ErrWebhookNotFound)
 		assert.ErrorIs(t, s.Endpoints.Create(ctx, domain.WebhookEndpoint{ID: uuid.New(), OrgID: ptrTo(uuid.New()),
-			URL: "https://x.example", Events: []string{}, Enabled: true, CreatedAt: whBase, UpdatedAt: whBase}, "s"),
+			URL: "https://x.example", Events: []string{}, Enabled: true, CreatedAt: whBase, UpdatedAt: whBase}, "s", testEndpointLimit),
 			domain.ErrOrgNotFound, "an unknown organization")
 	})
 
@@ -273,6 +276,47 @@ func runWebhookEndpoints(t *testing.T, newStore func(t *testing.T) WebhookStore)
 				require.NoError(t, err)
 			}
 			assert.Equal(t, 1, wins, "round %d", round)
+		}
+	})
+
+	t.Run("concurrent_creations_never_pass_the_limit_of_their_scope", func(t *testing.T) {
+		s := newStore(t)
+		const limit, racers = 3, 8
+		create := func(org *uuid.UUID) error {
+			return s.Endpoints.Create(ctx, domain.WebhookEndpoint{ID: uuid.Must(uuid.NewV7()), OrgID: org,
+				URL: "https://hooks.example.com/" + uuid.NewString(), Events: []string{}, Enabled: true,
+				CreatedAt: whBase, UpdatedAt: whBase}, "s", limit)
+		}
+		count := func(org *uuid.UUID) int {
+			page, _, err := s.Endpoints.List(ctx, ports.WebhookEndpointFilter{OrgID: org}, ports.Page{Limit: 100})
+			require.NoError(t, err)
+			n := 0
+			for _, e := range page {
+				if (e.OrgID == nil) == (org == nil) {
+					n++
+				}
+			}
+			return n
+		}
+		for round := range 5 {
+			a, b := whOrg(t, s), whOrg(t, s)
+			scopes := []*uuid.UUID{&a.ID, &b.ID}
+			if round == 0 {
+				scopes = append(scopes, nil)
+			}
+			errs := oauthRace(racers*len(scopes), func(i int) error { return create(scopes[i%len(scopes)]) })
+			made := 0
+			for _, err := range errs {
+				if err == nil {
+					made++
+					continue
+				}
+				require.ErrorIs(t, err, domain.ErrTooManyWebhookEndpoints)
+			}
+			assert.Equal(t, limit*len(scopes), made, "round %d: each scope fills to its limit, no further", round)
+			for _, org := range scopes {
+				assert.Equal(t, limit, count(org), "round %d", round)
+			}
 		}
 	})
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/ums-project/ums/application"
 	"github.com/ums-project/ums/bootstrap"
+	"github.com/ums-project/ums/domain"
 	"github.com/ums-project/ums/test/dbtest"
 	"github.com/ums-project/ums/test/mailtest"
 )
@@ -556,6 +558,33 @@ func TestWebhookOrgAdminScope(t *testing.T) {
 		assert.Equal(t, http.StatusNoContent, s.authed(t, http.MethodDelete, webhooksPath+"/"+orgHook, admin, nil).Status)
 		assert.Equal(t, http.StatusNotFound, s.authed(t, http.MethodGet, webhooksPath+"/"+orgHook, admin, nil).Status)
 		assert.Len(t, auditDetails(t, s, "webhook.endpoint_deleted"), 1)
+	})
+}
+
+// TestWebhookEndpointsAreBoundedPerScope: every event goes to each
+// endpoint, so an organization (and the system) holds at most 25; the
+// next is a 409 until one is deleted, and other organizations are not
+// affected.
+func TestWebhookEndpointsAreBoundedPerScope(t *testing.T) {
+	forEachDialectWith(t, webhookEnv(nil), func(t *testing.T, s *server) {
+		w := newWorld(t, s)
+		rcv := newReceiver(t)
+		admin := w.tokens[orgAdmin]
+		var first string
+		for i := range domain.MaxWebhookEndpoints {
+			id, _ := createWebhook(t, s, admin, map[string]any{"url": rcv.url(fmt.Sprintf("/a%d", i)), "org_id": w.orgA})
+			if i == 0 {
+				first = id
+			}
+		}
+		res := s.authed(t, http.MethodPost, webhooksPath, admin, map[string]any{"url": rcv.url("/one-too-many"), "org_id": w.orgA})
+		require.Equal(t, http.StatusConflict, res.Status, string(res.Body))
+		assert.Equal(t, "too_many_endpoints", res.JSON(t)["code"])
+		createWebhook(t, s, w.tokens[systemAdmin], map[string]any{"url": rcv.url("/b"), "org_id": w.orgB})
+		createWebhook(t, s, w.tokens[systemAdmin], map[string]any{"url": rcv.url("/sys")})
+
+		require.Equal(t, http.StatusNoContent, s.authed(t, http.MethodDelete, webhooksPath+"/"+first, admin, nil).Status)
+		createWebhook(t, s, admin, map[string]any{"url": rcv.url("/after-delete"), "org_id": w.orgA})
 	})
 }
 
