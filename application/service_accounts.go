@@ -166,7 +166,7 @@ func (s *ServiceAccounts) Create(ctx context.Context, p domain.Principal, orgID 
 		if err := s.users.Create(ctx, domain.NewServiceAccountUser(id, username, noPassword, now)); err != nil {
 			return err
 		}
-		if err := s.accounts.Create(ctx, a); err != nil {
+		if err := s.accounts.Create(ctx, a, domain.MaxServiceAccountsPerOrg); err != nil {
 			return err
 		}
 		m := domain.Membership{OrgID: orgID, UserID: id, Role: role, CreatedAt: now, UpdatedAt: now}

@@ -88,6 +88,10 @@ const (
 	maxServiceAccountDescription = 1000
 	// MaxServiceAccountKeys bounds the public keys one account holds.
 	MaxServiceAccountKeys = 10
+	// MaxServiceAccountsPerOrg bounds the accounts of one organization:
+	// each is a users row, a client and a membership an org admin makes
+	// without anyone else's consent.
+	MaxServiceAccountsPerOrg = 100
 )
 
 // ParseServiceAccountName validates a service account's display name.
@@ -162,6 +166,8 @@ var (
 		Message: "no key of this id is registered for the service account"}
 	ErrServiceAccountKeyExists = &Error{Kind: KindConflict, Code: "service_account_key_exists",
 		Message: "this key, or another of the same kid, is already registered for the service account"}
+	ErrTooManyServiceAccounts = &Error{Kind: KindConflict, Code: "too_many_service_accounts",
+		Message: "an organization holds at most 100 service accounts; delete one first"}
 	ErrServiceAccountTooManyKeys = &Error{Kind: KindConflict, Code: "too_many_keys",
 		Message: "a service account holds at most 10 keys; delete one first"}
 	ErrServiceAccountInactive = &Error{Kind: KindConflict, Code: "service_account_inactive",

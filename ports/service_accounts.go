@@ -32,8 +32,10 @@ type ServiceTokenState struct {
 type ServiceAccountRepository interface {
 	// Create stores a new account whose users row exists;
 	// domain.ErrServiceAccountNameTaken when its organization has one of
-	// that name (case-insensitively).
-	Create(ctx context.Context, a domain.ServiceAccount) error
+	// that name (case-insensitively), domain.ErrTooManyServiceAccounts
+	// when it already has limit accounts. Concurrent creations never pass
+	// the limit.
+	Create(ctx context.Context, a domain.ServiceAccount, limit int) error
 	// ByID returns the account with its username, activity, role in its
 	// organization and whether it has a secret, or
 	// domain.ErrServiceAccountNotFound.

@@ -51,8 +51,31 @@ func NewServiceAccountRepository(db *DB) *ServiceAccountRepository {
 	return &ServiceAccountRepository{db: db}
 }
 
-// Create implements ports.ServiceAccountRepository.
-func (r *ServiceAccountRepository) Create(ctx context.Context, a domain.ServiceAccount) error {
+// Create implements ports.ServiceAccountRepository. The organization's
+// accounts are counted under a transaction-scoped advisory lock of the
+// organization on Postgres (a SQLite transaction holds the write lock
+// from its start), so concurrent creations are counted one after the
+// other.
+func (r *ServiceAccountRepository) Create(ctx context.Context, a domain.ServiceAccount, limit int) error {
+	return NewTxManager(r.db).WithinTx(ctx, func(ctx context.Context) error {
+		db := conn(ctx, r.db)
+		if r.db.Dialect == Postgres {
+			if _, err := db.NewRaw("SELECT pg_advisory_xact_lock(hashtext(?))", "service_accounts:"+a.OrgID.String()).Exec(ctx); err != nil {
+				return dbError("lock service accounts", err)
+			}
+		}
+		n, err := db.NewSelect().Model((*serviceAccountRow)(nil)).Where("org_id = ?", a.OrgID).Count(ctx)
+		if err != nil {
+			return dbError("count service accounts", err)
+		}
+		if n >= int64(limit) {
+			return domain.ErrTooManyServiceAccounts
+		}
+		return r.insert(ctx, a)
+	})
+}
+
+func (r *ServiceAccountRepository) insert(ctx context.Context, a domain.ServiceAccount) error {
 	row := &serviceAccountRow{UserID: a.ID, OrgID: a.OrgID, Name: a.Name, Description: a.Description,
 		CreatedBy: a.CreatedBy, CreatedAt: a.CreatedAt.UTC(), UpdatedAt: a.UpdatedAt.UTC()}
 	if _, err := conn(ctx, r.db).NewInsert().Model(row).Exec(ctx); err != nil {

@@ -50,7 +50,7 @@ func NewTestServiceAccount(t *testing.T, s ServiceAccountStore, org uuid.UUID, n
 		if err := s.Users.Create(ctx, domain.NewServiceAccountUser(id, username, "!", at)); err != nil {
 			return err
 		}
-		if err := s.Accounts.Create(ctx, a); err != nil {
+		if err := s.Accounts.Create(ctx, a, testServiceAccountLimit); err != nil {
 			return err
 		}
 		if err := s.Members.Add(ctx, domain.Membership{OrgID: org, UserID: id, Role: role, CreatedAt: at, UpdatedAt: at}); err != nil {
@@ -61,6 +61,10 @@ func NewTestServiceAccount(t *testing.T, s ServiceAccountStore, org uuid.UUID, n
 	a.Username, a.IsActive, a.Role, a.HasSecret = username.String(), true, role, true
 	return a
 }
+
+// testServiceAccountLimit is the per-organization limit of tests not
+// about it.
+const testServiceAccountLimit = 1000
 
 // newTestKey is an unstored key of account; its kid and thumbprint are
 // unique.
@@ -147,7 +151,7 @@ func runServiceAccountRepository(t *testing.T, newStore func(t *testing.T) Servi
 			if err := s.Users.Create(ctx, domain.NewServiceAccountUser(dup.ID, domain.MustUsername("sa-dup"+uuid.NewString()[:6]), "!", saBase)); err != nil {
 				return err
 			}
-			return s.Accounts.Create(ctx, dup)
+			return s.Accounts.Create(ctx, dup, testServiceAccountLimit)
 		})
 		assert.ErrorIs(t, err, domain.ErrServiceAccountNameTaken)
 		_, err = s.Users.ByID(ctx, dup.ID)
@@ -160,6 +164,39 @@ func runServiceAccountRepository(t *testing.T, newStore func(t *testing.T) Servi
 		b := NewTestServiceAccount(t, s, org.ID, "Builder", domain.RoleMember, saBase)
 		assert.ErrorIs(t, s.Accounts.Update(ctx, b.ID, domain.ServiceAccountChange{Name: ptr("deployer"), At: saBase}),
 			domain.ErrServiceAccountNameTaken)
+	})
+
+	t.Run("concurrent_creations_never_pass_the_organizations_limit", func(t *testing.T) {
+		s, org := saWorld(t, newStore)
+		other := NewOrg("other-"+uuid.NewString()[:8], saBase)
+		require.NoError(t, s.Orgs.Create(ctx, other))
+		const limit, racers = 3, 8
+		create := func(org uuid.UUID) error {
+			a := domain.ServiceAccount{ID: uuid.Must(uuid.NewV7()), OrgID: org, Name: "racer " + uuid.NewString(),
+				CreatedAt: saBase, UpdatedAt: saBase}
+			return s.Tx.WithinTx(ctx, func(ctx context.Context) error {
+				if err := s.Users.Create(ctx, domain.NewServiceAccountUser(a.ID, domain.MustUsername("sa-"+uuid.NewString()[:13]), "!", saBase)); err != nil {
+					return err
+				}
+				return s.Accounts.Create(ctx, a, limit)
+			})
+		}
+		orgs := []uuid.UUID{org.ID, other.ID}
+		errs := oauthRace(racers*len(orgs), func(i int) error { return create(orgs[i%len(orgs)]) })
+		made := 0
+		for _, err := range errs {
+			if err == nil {
+				made++
+				continue
+			}
+			require.ErrorIs(t, err, domain.ErrTooManyServiceAccounts)
+		}
+		assert.Equal(t, limit*len(orgs), made, "each organization fills to its limit, no further")
+		for _, id := range orgs {
+			page, _, err := s.Accounts.List(ctx, ports.ServiceAccountFilter{OrgID: &id}, ports.Page{Limit: 100})
+			require.NoError(t, err)
+			assert.Len(t, page, limit)
+		}
 	})
 
 	t.Run("missing_accounts_are_not_found", func(t *testing.T) {

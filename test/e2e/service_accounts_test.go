@@ -12,6 +12,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -24,6 +25,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2/clientcredentials"
 
+	"github.com/ums-project/ums/domain"
 	"github.com/ums-project/ums/test/dbtest"
 )
 
@@ -502,4 +504,28 @@ func TestServiceAccountRevocationAcrossInstances(t *testing.T) {
 		"an account of a deactivated organization speaks no more")
 	assert.NotEmpty(t, tokenRequest(t, b, url.Values{"grant_type": {"client_credentials"}}, id, secret).Error,
 		"nor gets a token")
+}
+
+// TestServiceAccountsAreBoundedPerOrganization: an organization holds at
+// most 100 service accounts; the next is a 409 until one is deleted, and
+// other organizations are not affected.
+func TestServiceAccountsAreBoundedPerOrganization(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, s *server) {
+		w := newWorld(t, s)
+		admin := w.tokens[orgAdmin]
+		var first string
+		for i := range domain.MaxServiceAccountsPerOrg {
+			sa := newServiceAccount(t, s, admin, w.orgA, fmt.Sprintf("robot %d", i), "viewer")
+			if i == 0 {
+				first = sa["id"].(string)
+			}
+		}
+		res := s.authed(t, http.MethodPost, saPath(w.orgA), admin, map[string]any{"name": "one too many", "role": "viewer"})
+		require.Equal(t, http.StatusConflict, res.Status, string(res.Body))
+		assert.Equal(t, "too_many_service_accounts", res.JSON(t)["code"])
+		newServiceAccount(t, s, w.tokens[otherOrgAdmin], w.orgB, "robot in B", "viewer")
+
+		require.Equal(t, http.StatusNoContent, s.authed(t, http.MethodDelete, saPath(w.orgA, first), admin, nil).Status)
+		newServiceAccount(t, s, admin, w.orgA, "after a deletion", "viewer")
+	})
 }
