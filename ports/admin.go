@@ -80,6 +80,9 @@ type UserExport struct {
 	// PersonalTokens are the user's personal access tokens, revoked ones
 	// included, without their hashes.
 	PersonalTokens []domain.PersonalToken
+	// Invitations are the invitations addressed to the user's email or
+	// accepted by the user, spent ones included, without token hashes.
+	Invitations []domain.Invitation
 }
 
 // PersonalData erases and exports a user's data (GDPR art. 17, 15, 20).

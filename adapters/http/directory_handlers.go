@@ -110,6 +110,9 @@ type exportResponse struct {
 	// PersonalTokens are the personal access tokens, revoked ones
 	// included: never their values or hashes.
 	PersonalTokens []personalTokenExport `json:"personal_access_tokens"`
+	// Invitations are those addressed to the caller's email or accepted
+	// by the caller: never their tokens.
+	Invitations []invitationResponse `json:"invitations"`
 }
 
 type personalTokenExport struct {
@@ -248,7 +251,7 @@ func (h *directoryHandlers) export(c echo.Context) error {
 	}
 	out := exportResponse{User: newUserResponse(&ex.User), Sessions: []sessionExport{}, Memberships: []memberResponse{},
 		Grants: []grantResponse{}, AuditEvents: []auditEventResponse{}, Passkeys: []passkeyExport{},
-		PersonalTokens: []personalTokenExport{}}
+		PersonalTokens: []personalTokenExport{}, Invitations: []invitationResponse{}}
 	for _, s := range ex.Sessions {
 		out.Sessions = append(out.Sessions, sessionExport{ID: s.ID.String(), CreatedAt: s.CreatedAt, LastUsedAt: s.LastUsedAt,
 			ExpiresAt: s.ExpiresAt, IP: s.IP, UserAgent: s.UserAgent, RevokedAt: s.RevokedAt})
@@ -270,6 +273,9 @@ func (h *directoryHandlers) export(c echo.Context) error {
 	for _, t := range ex.PersonalTokens {
 		out.PersonalTokens = append(out.PersonalTokens, personalTokenExport{
 			personalTokenResponse: toPersonalTokenResponse(t, now), RevokedAt: t.RevokedAt})
+	}
+	for _, inv := range ex.Invitations {
+		out.Invitations = append(out.Invitations, newInvitationResponse(inv, now))
 	}
 	c.Response().Header().Set(echo.HeaderContentDisposition, `attachment; filename="ums-export.json"`)
 	return c.JSON(http.StatusOK, out)

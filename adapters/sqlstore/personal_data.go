@@ -105,6 +105,22 @@ func (p *PersonalData) Export(ctx context.Context, userID uuid.UUID) (ports.User
 		// The hash verifies the token: of no use to the person.
 		out.PersonalTokens[i].Hash = nil
 	}
+
+	var invitations []invitationRow
+	if err := db.NewSelect().Model(&invitations).
+		Where("lower(inv.email) = ? OR inv.accepted_by = ?", strings.ToLower(u.Email().String()), userID).
+		OrderExpr("inv.created_at ASC, inv.id ASC").Scan(ctx); err != nil {
+		return ports.UserExport{}, dbError("export invitations", err)
+	}
+	out.Invitations = make([]domain.Invitation, len(invitations))
+	for i := range invitations {
+		inv, err := invitations[i].toDomain()
+		if err != nil {
+			return ports.UserExport{}, err
+		}
+		inv.TokenHash = nil
+		out.Invitations[i] = inv
+	}
 	return out, nil
 }
 

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"encoding/hex"
 	"net/http"
 	"time"
 
@@ -25,7 +26,8 @@ func (p *Pages) exportDownload(c echo.Context) error {
 		return err
 	}
 	out := exportFile{User: newExportUser(&ex.User), Sessions: []exportSession{}, Memberships: []exportMembership{},
-		Grants: []exportGrant{}, AuditEvents: []exportEvent{}, PersonalTokens: []exportToken{}}
+		Grants: []exportGrant{}, AuditEvents: []exportEvent{}, Passkeys: []exportPasskey{}, PersonalTokens: []exportToken{},
+		Invitations: []exportInvitation{}}
 	for _, s := range ex.Sessions {
 		out.Sessions = append(out.Sessions, exportSession{ID: s.ID.String(), CreatedAt: s.CreatedAt, LastUsedAt: s.LastUsedAt,
 			ExpiresAt: s.ExpiresAt, IP: s.IP, UserAgent: s.UserAgent, RevokedAt: s.RevokedAt})
@@ -45,6 +47,21 @@ func (p *Pages) exportDownload(c echo.Context) error {
 	}
 	for _, e := range ex.AuditEvents {
 		out.AuditEvents = append(out.AuditEvents, newExportEvent(e))
+	}
+	for _, pk := range ex.Passkeys {
+		transports := pk.Transports
+		if transports == nil {
+			transports = []string{}
+		}
+		out.Passkeys = append(out.Passkeys, exportPasskey{ID: pk.ID.String(), Name: pk.Name, CreatedAt: pk.CreatedAt,
+			LastUsedAt: pk.LastUsedAt, BackedUp: pk.BackedUp, Transports: transports, AAGUID: hex.EncodeToString(pk.AAGUID)})
+	}
+	now := time.Now()
+	for _, inv := range ex.Invitations {
+		out.Invitations = append(out.Invitations, exportInvitation{ID: inv.ID.String(), OrgID: inv.OrgID.String(),
+			Email: inv.Email.String(), Role: string(inv.Role), Status: string(inv.Status(now)), InvitedBy: inv.InvitedBy,
+			CreatedAt: inv.CreatedAt, ExpiresAt: inv.ExpiresAt, LastSentAt: inv.LastSentAt, AcceptedAt: inv.AcceptedAt,
+			AcceptedBy: inv.AcceptedBy, RevokedAt: inv.RevokedAt})
 	}
 	for _, t := range ex.PersonalTokens {
 		perms := t.Permissions
@@ -67,9 +84,40 @@ type exportFile struct {
 	Memberships []exportMembership `json:"memberships"`
 	Grants      []exportGrant      `json:"grants"`
 	AuditEvents []exportEvent      `json:"audit_events"`
+	// Passkeys are public data only: no credential id, no public key.
+	Passkeys []exportPasskey `json:"passkeys"`
 	// PersonalTokens are the personal access tokens, revoked ones
 	// included: never their values or hashes.
 	PersonalTokens []exportToken `json:"personal_access_tokens"`
+	// Invitations are those addressed to the user's email or accepted by
+	// the user: never their tokens.
+	Invitations []exportInvitation `json:"invitations"`
+}
+
+type exportPasskey struct {
+	ID         string     `json:"id"`
+	Name       string     `json:"name"`
+	CreatedAt  time.Time  `json:"created_at"`
+	LastUsedAt *time.Time `json:"last_used_at"`
+	BackedUp   bool       `json:"backed_up"`
+	Transports []string   `json:"transports"`
+	// AAGUID names the authenticator's model, in hex.
+	AAGUID string `json:"aaguid"`
+}
+
+type exportInvitation struct {
+	ID         string     `json:"id"`
+	OrgID      string     `json:"org_id"`
+	Email      string     `json:"email"`
+	Role       string     `json:"role"`
+	Status     string     `json:"status"`
+	InvitedBy  *uuid.UUID `json:"invited_by"`
+	CreatedAt  time.Time  `json:"created_at"`
+	ExpiresAt  time.Time  `json:"expires_at"`
+	LastSentAt time.Time  `json:"last_sent_at"`
+	AcceptedAt *time.Time `json:"accepted_at,omitempty"`
+	AcceptedBy *uuid.UUID `json:"accepted_by,omitempty"`
+	RevokedAt  *time.Time `json:"revoked_at,omitempty"`
 }
 
 type exportToken struct {

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"html"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -376,6 +377,73 @@ func TestInvitationSendingIsRateLimited(t *testing.T) {
 				map[string]any{"email": "four@example.com", "role": "viewer"})
 			assert.Equal(t, http.StatusTooManyRequests, res.Status, "the organization's limit holds for every inviter")
 			invite(t, s, w.tokens[otherOrgAdmin], w.orgB, "five@example.com", "viewer")
+		})
+	}
+}
+
+// TestInvitationsAreInTheInviteesExport: the personal data export (API
+// and console file) lists the invitations addressed to the person,
+// pending or accepted, never their tokens nor anyone else's invitations.
+func TestInvitationsAreInTheInviteesExport(t *testing.T) {
+	for name, dbURL := range dialects {
+		t.Run(name, func(t *testing.T) {
+			smtp := mailtest.Start(t)
+			s := startIssuer(t, dbURL(t), selfMailEnv(smtp, nil))
+			w := newWorld(t, s)
+			seen := map[string]bool{}
+			admin := w.tokens[orgAdmin]
+
+			registerUser(t, s, "exported")
+			pending := invite(t, s, admin, w.orgA, "exported@example.com", "viewer")
+			pendingToken := invitationToken(t, s, smtp, "exported@example.com", seen)
+			invite(t, s, admin, w.orgA, "somebody-else@example.com", "viewer")
+			invitationToken(t, s, smtp, "somebody-else@example.com", seen)
+
+			exportOf := func(token string) response {
+				res := s.authed(t, http.MethodGet, "/api/v1/me/export", token, nil)
+				require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+				assert.NotContains(t, string(res.Body), "token_hash")
+				return res
+			}
+			ex := exportOf(login(t, s, "exported", testPass).AccessToken)
+			listed := ex.JSON(t)["invitations"].([]any)
+			require.Len(t, listed, 1, "only the invitations to the person's address")
+			assert.Equal(t, pending["id"], listed[0].(map[string]any)["id"])
+			assert.Equal(t, "pending", listed[0].(map[string]any)["status"])
+			assert.NotContains(t, string(ex.Body), pendingToken)
+
+			// Registered through the link: the accepted invitation is the
+			// newcomer's, in the API export and in the console's file.
+			joinerInv := invite(t, s, admin, w.orgA, "joiner@example.com", "member")
+			joinerToken := invitationToken(t, s, smtp, "joiner@example.com", seen)
+			joined := s.postJSON(t, acceptPath, map[string]any{"token": joinerToken, "username": "joiner", "password": testPass})
+			require.Equal(t, http.StatusCreated, joined.Status, string(joined.Body))
+			ex = exportOf(login(t, s, "joiner", testPass).AccessToken)
+			listed = ex.JSON(t)["invitations"].([]any)
+			require.Len(t, listed, 1)
+			got := listed[0].(map[string]any)
+			assert.Equal(t, joinerInv["id"], got["id"])
+			assert.Equal(t, "accepted", got["status"])
+			assert.NotEmpty(t, got["accepted_by"])
+			assert.NotContains(t, string(ex.Body), joinerToken)
+
+			b := newBrowser()
+			require.Equal(t, "/ui/", selfSignIn(t, s, b, "joiner", testPass).URL.Path)
+			dl := selfPost(t, b, b.get(t, s.base+"/ui/account/export"), "/ui/account/export", nil)
+			body, err := io.ReadAll(dl.Body)
+			_ = dl.Body.Close()
+			require.NoError(t, err)
+			require.Equal(t, http.StatusOK, dl.StatusCode, string(body))
+			var file struct {
+				Invitations []map[string]any `json:"invitations"`
+				Passkeys    []map[string]any `json:"passkeys"`
+			}
+			require.NoError(t, json.Unmarshal(body, &file))
+			require.Len(t, file.Invitations, 1, string(body))
+			assert.Equal(t, joinerInv["id"], file.Invitations[0]["id"])
+			assert.Equal(t, "accepted", file.Invitations[0]["status"])
+			assert.NotNil(t, file.Passkeys, "the file lists passkeys, as the API's export does")
+			assert.NotContains(t, string(body), joinerToken)
 		})
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"io"
 	"net/http"
 	"sort"
 	"strings"
@@ -571,6 +572,25 @@ func TestPasskeys(t *testing.T) {
 			assert.NotContains(t, body, b64(d.cred.ID), "no credential id")
 			assert.NotContains(t, body, base64.StdEncoding.EncodeToString(d.cred.ID))
 			assert.NotContains(t, body, "public_key")
+
+			// The console's file lists them the same way.
+			b := newBrowser()
+			require.Equal(t, "/ui/", selfSignIn(t, s, b, "pk_export", testPass).URL.Path)
+			dl := selfPost(t, b, b.get(t, s.base+"/ui/account/export"), "/ui/account/export", nil)
+			raw, err := io.ReadAll(dl.Body)
+			_ = dl.Body.Close()
+			require.NoError(t, err)
+			require.Equal(t, http.StatusOK, dl.StatusCode, string(raw))
+			var file struct {
+				Passkeys []map[string]any `json:"passkeys"`
+			}
+			require.NoError(t, json.Unmarshal(raw, &file))
+			require.Len(t, file.Passkeys, 1, string(raw))
+			assert.Equal(t, pk["id"], file.Passkeys[0]["id"])
+			assert.Equal(t, "Phone", file.Passkeys[0]["name"])
+			assert.Equal(t, hex.EncodeToString(d.auth.Aaguid[:]), file.Passkeys[0]["aaguid"])
+			assert.NotContains(t, string(raw), b64(d.cred.ID), "no credential id")
+			assert.NotContains(t, string(raw), "public_key")
 		})
 
 		t.Run("erasing_the_account_removes_its_passkeys", func(t *testing.T) {
