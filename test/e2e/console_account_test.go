@@ -46,6 +46,20 @@ func selfRows(body string) []string {
 
 // selfPost posts a form of the page as the browser does and returns the
 // raw response (for its headers).
+// consoleExport downloads the signed-in person's data file from the
+// console's export page.
+func consoleExport(t *testing.T, s *server, b *browser) (*http.Response, []byte) {
+	t.Helper()
+	exp := b.get(t, s.base+"/ui/account/export")
+	require.Equal(t, http.StatusOK, exp.Status)
+	dl := selfPost(t, b, exp, "/ui/account/export", nil)
+	body, err := io.ReadAll(dl.Body)
+	_ = dl.Body.Close()
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, dl.StatusCode, string(body))
+	return dl, body
+}
+
 func selfPost(t *testing.T, b *browser, p page, action string, fields map[string]string) *http.Response {
 	t.Helper()
 	form := url.Values{}
@@ -192,13 +206,7 @@ func TestConsoleAccountJourney(t *testing.T) {
 				"the revoked session's token is dead")
 
 			// Export.
-			exp := b.get(t, s.base+"/ui/account/export")
-			require.Equal(t, http.StatusOK, exp.Status)
-			dl := selfPost(t, b, exp, "/ui/account/export", nil)
-			body, err := io.ReadAll(dl.Body)
-			_ = dl.Body.Close()
-			require.NoError(t, err)
-			require.Equal(t, http.StatusOK, dl.StatusCode, string(body))
+			dl, body := consoleExport(t, s, b)
 			assert.Contains(t, dl.Header.Get("Content-Disposition"), "attachment")
 			assert.True(t, strings.HasPrefix(dl.Header.Get("Content-Type"), "application/json"))
 			var export struct {

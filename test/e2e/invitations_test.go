@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"html"
-	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -429,11 +428,7 @@ func TestInvitationsAreInTheInviteesExport(t *testing.T) {
 
 			b := newBrowser()
 			require.Equal(t, "/ui/", selfSignIn(t, s, b, "joiner", testPass).URL.Path)
-			dl := selfPost(t, b, b.get(t, s.base+"/ui/account/export"), "/ui/account/export", nil)
-			body, err := io.ReadAll(dl.Body)
-			_ = dl.Body.Close()
-			require.NoError(t, err)
-			require.Equal(t, http.StatusOK, dl.StatusCode, string(body))
+			_, body := consoleExport(t, s, b)
 			var file struct {
 				Invitations []map[string]any `json:"invitations"`
 				Passkeys    []map[string]any `json:"passkeys"`

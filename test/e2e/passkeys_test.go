@@ -9,7 +9,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"io"
 	"net/http"
 	"sort"
 	"strings"
@@ -576,11 +575,7 @@ func TestPasskeys(t *testing.T) {
 			// The console's file lists them the same way.
 			b := newBrowser()
 			require.Equal(t, "/ui/", selfSignIn(t, s, b, "pk_export", testPass).URL.Path)
-			dl := selfPost(t, b, b.get(t, s.base+"/ui/account/export"), "/ui/account/export", nil)
-			raw, err := io.ReadAll(dl.Body)
-			_ = dl.Body.Close()
-			require.NoError(t, err)
-			require.Equal(t, http.StatusOK, dl.StatusCode, string(raw))
+			_, raw := consoleExport(t, s, b)
 			var file struct {
 				Passkeys []map[string]any `json:"passkeys"`
 			}
