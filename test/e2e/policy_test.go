@@ -2,10 +2,14 @@ package e2e
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -40,6 +44,12 @@ type world struct {
 	orgA    string
 	orgB    string
 	counter atomic.Int64
+	// sink is where the policy table's webhook endpoints point: a
+	// receiver on loopback that takes every delivery.
+	sink string
+	// sharedSA and sharedHook are made once, for the rows that only read
+	// or change them (an organization's endpoints are bounded).
+	sharedSA, sharedHook string
 }
 
 func (w *world) sys(t *testing.T, method, path string, body any) response {
@@ -236,6 +246,122 @@ func policyRoutes() []route {
 	}
 }
 
+// machineRoutes are the rows of service accounts, webhooks and personal
+// access tokens.
+func machineRoutes() []route {
+	sa := func(suffix string, body any) func(*testing.T, *world) (string, any) {
+		return func(t *testing.T, w *world) (string, any) {
+			return "/api/v1/orgs/" + w.orgA + "/service-accounts/" + policyServiceAccount(t, w) + suffix, body
+		}
+	}
+	hook := func(suffix string, body any) func(*testing.T, *world) (string, any) {
+		return func(t *testing.T, w *world) (string, any) { return webhooksPath + "/" + policyWebhook(t, w) + suffix, body }
+	}
+	newKey := func(t *testing.T) map[string]any {
+		pub, _, err := ed25519.GenerateKey(rand.Reader)
+		require.NoError(t, err)
+		return map[string]any{"public_key": jwkOf(t, pub)}
+	}
+	// onlySys: another person's object is not found by anyone but a
+	// system admin acting through the admin routes.
+	onlySys := func(success int) [actorKinds]int {
+		return [actorKinds]int{unauth, hidden, hidden, hidden, hidden, hidden, success}
+	}
+	return []route{
+		{name: "list_service_accounts", method: http.MethodGet, prepare: func(_ *testing.T, w *world) (string, any) {
+			return "/api/v1/orgs/" + w.orgA + "/service-accounts", nil
+		}, want: inOrgA(ok, ok, ok, ok)},
+		{name: "create_service_account", method: http.MethodPost, prepare: func(_ *testing.T, w *world) (string, any) {
+			return "/api/v1/orgs/" + w.orgA + "/service-accounts", map[string]any{"name": w.unique("robot "), "role": "viewer"}
+		}, want: inOrgA(forbid, forbid, created, created)},
+		{name: "get_service_account", method: http.MethodGet, prepare: sa("", nil), want: inOrgA(ok, ok, ok, ok)},
+		{name: "patch_service_account", method: http.MethodPatch, prepare: sa("", map[string]any{"description": "patched"}),
+			want: inOrgA(forbid, forbid, ok, ok)},
+		{name: "delete_service_account", method: http.MethodDelete, prepare: func(t *testing.T, w *world) (string, any) {
+			return "/api/v1/orgs/" + w.orgA + "/service-accounts/" + newPolicyServiceAccount(t, w), nil
+		}, want: inOrgA(forbid, forbid, noBody, noBody)},
+		{name: "rotate_service_account_secret", method: http.MethodPost, prepare: sa("/secret", nil), want: inOrgA(forbid, forbid, ok, ok)},
+		{name: "list_service_account_keys", method: http.MethodGet, prepare: sa("/keys", nil), want: inOrgA(ok, ok, ok, ok)},
+		{name: "add_service_account_key", method: http.MethodPost, prepare: func(t *testing.T, w *world) (string, any) {
+			path, _ := sa("/keys", nil)(t, w)
+			return path, newKey(t)
+		}, want: inOrgA(forbid, forbid, created, created)},
+		{name: "delete_service_account_key", method: http.MethodDelete, prepare: func(t *testing.T, w *world) (string, any) {
+			path, _ := sa("/keys", nil)(t, w)
+			res := w.sys(t, http.MethodPost, path, newKey(t))
+			require.Equal(t, created, res.Status, string(res.Body))
+			return path + "/" + res.JSON(t)["kid"].(string), nil
+		}, want: inOrgA(forbid, forbid, noBody, noBody)},
+		{name: "list_all_service_accounts", method: http.MethodGet, prepare: fixed("/api/v1/service-accounts", nil), want: sysOnly(ok)},
+
+		{name: "list_webhooks", method: http.MethodGet, prepare: fixed(webhooksPath, nil), want: everyone(ok)},
+		{name: "create_system_webhook", method: http.MethodPost, prepare: func(_ *testing.T, w *world) (string, any) {
+			return webhooksPath, map[string]any{"url": w.sink + "/" + w.unique("sys")}
+		}, want: sysOnly(created),
+			restore: func(t *testing.T, w *world) { deleteSystemWebhooks(t, w) }},
+		{name: "create_org_webhook", method: http.MethodPost, prepare: func(_ *testing.T, w *world) (string, any) {
+			return webhooksPath, map[string]any{"url": w.sink + "/" + w.unique("org"), "org_id": w.orgA}
+		}, want: inOrgA(forbid, forbid, created, created)},
+		{name: "get_webhook", method: http.MethodGet, prepare: hook("", nil), want: inOrgA(forbid, forbid, ok, ok)},
+		{name: "patch_webhook", method: http.MethodPatch, prepare: hook("", map[string]any{"description": "patched"}),
+			want: inOrgA(forbid, forbid, ok, ok)},
+		{name: "rotate_webhook_secret", method: http.MethodPost, prepare: hook("/rotate-secret", nil), want: inOrgA(forbid, forbid, ok, ok)},
+		{name: "webhook_deliveries", method: http.MethodGet, prepare: hook("/deliveries", nil), want: inOrgA(forbid, forbid, ok, ok)},
+		{name: "delete_webhook", method: http.MethodDelete, prepare: func(t *testing.T, w *world) (string, any) {
+			id, _ := createWebhook(t, w.s, w.tokens[systemAdmin], map[string]any{"url": w.sink + "/" + w.unique("gone"), "org_id": w.orgA})
+			return webhooksPath + "/" + id, nil
+		}, want: inOrgA(forbid, forbid, noBody, noBody)},
+
+		{name: "list_my_tokens", method: http.MethodGet, prepare: fixed("/api/v1/me/tokens", nil), want: everyone(ok)},
+		{name: "create_my_token", method: http.MethodPost, prepare: func(_ *testing.T, w *world) (string, any) {
+			return "/api/v1/me/tokens", map[string]any{"name": w.unique("script"), "expires_at": time.Now().Add(24 * time.Hour).Format(time.RFC3339)}
+		}, want: everyone(created)},
+		{name: "revoke_another_persons_token", method: http.MethodDelete, prepare: func(t *testing.T, w *world) (string, any) {
+			res := w.sys(t, http.MethodPost, "/api/v1/me/tokens", map[string]any{"name": w.unique("sys script"),
+				"expires_at": time.Now().Add(24 * time.Hour).Format(time.RFC3339)})
+			require.Equal(t, created, res.Status, string(res.Body))
+			return "/api/v1/me/tokens/" + res.JSON(t)["id"].(string), nil
+		}, want: onlySys(noBody)},
+	}
+}
+
+// newPolicyServiceAccount is a new service account of A, made by the
+// system admin.
+func newPolicyServiceAccount(t *testing.T, w *world) string {
+	res := w.sys(t, http.MethodPost, "/api/v1/orgs/"+w.orgA+"/service-accounts", map[string]any{"name": w.unique("sa "), "role": "viewer"})
+	require.Equal(t, created, res.Status, string(res.Body))
+	return res.JSON(t)["id"].(string)
+}
+
+// policyServiceAccount is A's shared service account.
+func policyServiceAccount(t *testing.T, w *world) string {
+	if w.sharedSA == "" {
+		w.sharedSA = newPolicyServiceAccount(t, w)
+	}
+	return w.sharedSA
+}
+
+// policyWebhook is A's shared webhook endpoint.
+func policyWebhook(t *testing.T, w *world) string {
+	if w.sharedHook == "" {
+		w.sharedHook, _ = createWebhook(t, w.s, w.tokens[systemAdmin], map[string]any{"url": w.sink + "/shared", "org_id": w.orgA})
+	}
+	return w.sharedHook
+}
+
+// deleteSystemWebhooks deletes the system endpoints, which get every
+// event the later rows cause.
+func deleteSystemWebhooks(t *testing.T, w *world) {
+	res := w.sys(t, http.MethodGet, webhooksPath, nil)
+	require.Equal(t, ok, res.Status, string(res.Body))
+	for _, item := range res.JSON(t)["items"].([]any) {
+		e := item.(map[string]any)
+		if e["org_id"] == nil {
+			require.Equal(t, noBody, w.sys(t, http.MethodDelete, webhooksPath+"/"+e["id"].(string), nil).Status)
+		}
+	}
+}
+
 // policyInvitation is a new invitation into A, made by the system admin.
 func policyInvitation(t *testing.T, w *world) string {
 	res := w.sys(t, http.MethodPost, "/api/v1/orgs/"+w.orgA+"/invitations",
@@ -249,7 +375,10 @@ func policyInvitation(t *testing.T, w *world) string {
 func TestPolicyTable(t *testing.T) {
 	s := startServer(t, dbtest.PostgresURL(t), nil)
 	w := newWorld(t, s)
-	for _, r := range policyRoutes() {
+	sink := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, _ *http.Request) { rw.WriteHeader(noBody) }))
+	t.Cleanup(sink.Close)
+	w.sink = sink.URL
+	for _, r := range append(policyRoutes(), machineRoutes()...) {
 		t.Run(r.name, func(t *testing.T) {
 			for k := anonymous; k < actorKinds; k++ {
 				path, body := r.prepare(t, w)
