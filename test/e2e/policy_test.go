@@ -255,7 +255,9 @@ func machineRoutes() []route {
 		}
 	}
 	hook := func(suffix string, body any) func(*testing.T, *world) (string, any) {
-		return func(t *testing.T, w *world) (string, any) { return webhooksPath + "/" + policyWebhook(t, w) + suffix, body }
+		return func(t *testing.T, w *world) (string, any) {
+			return webhooksPath + "/" + policyWebhook(t, w) + suffix, body
+		}
 	}
 	newKey := func(t *testing.T) map[string]any {
 		pub, _, err := ed25519.GenerateKey(rand.Reader)
