@@ -309,6 +309,10 @@ func machineRoutes() []route {
 			want: inOrgA(forbid, forbid, ok, ok)},
 		{name: "rotate_webhook_secret", method: http.MethodPost, prepare: hook("/rotate-secret", nil), want: inOrgA(forbid, forbid, ok, ok)},
 		{name: "webhook_deliveries", method: http.MethodGet, prepare: hook("/deliveries", nil), want: inOrgA(forbid, forbid, ok, ok)},
+		{name: "replay_webhook_delivery", method: http.MethodPost, prepare: func(t *testing.T, w *world) (string, any) {
+			id := policyWebhook(t, w)
+			return webhooksPath + "/" + id + "/deliveries/" + policyDelivery(t, w, id) + "/replay", nil
+		}, want: inOrgA(forbid, forbid, http.StatusAccepted, http.StatusAccepted)},
 		{name: "delete_webhook", method: http.MethodDelete, prepare: func(t *testing.T, w *world) (string, any) {
 			id, _ := createWebhook(t, w.s, w.tokens[systemAdmin], map[string]any{"url": w.sink + "/" + w.unique("gone"), "org_id": w.orgA})
 			return webhooksPath + "/" + id, nil
@@ -349,6 +353,24 @@ func policyWebhook(t *testing.T, w *world) string {
 		w.sharedHook, _ = createWebhook(t, w.s, w.tokens[systemAdmin], map[string]any{"url": w.sink + "/shared", "org_id": w.orgA})
 	}
 	return w.sharedHook
+}
+
+// policyDelivery is a delivery to A's shared endpoint id: the first one,
+// after an event in A when there is none yet.
+func policyDelivery(t *testing.T, w *world, id string) string {
+	if ds := webhookDeliveries(t, w.s, w.tokens[systemAdmin], id, ""); len(ds) > 0 {
+		return ds[len(ds)-1]["id"].(string)
+	}
+	newPolicyServiceAccount(t, w)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		ds := webhookDeliveries(t, w.s, w.tokens[systemAdmin], id, "")
+		if len(ds) > 0 {
+			return ds[len(ds)-1]["id"].(string)
+		}
+		require.True(t, time.Now().Before(deadline), "no delivery to the shared endpoint")
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // deleteSystemWebhooks deletes the system endpoints, which get every
