@@ -165,11 +165,14 @@ func init() {
 
 var (
 	contractOnce   sync.Once
+	contractDoc    *openapi3.T
 	contractRouter routers.Router
 	contractErr    error
 )
 
-func validateResponse(t *testing.T, req *http.Request, res *http.Response, body []byte) {
+// contract is the OpenAPI document, loaded and validated once, and its
+// router.
+func contract(t *testing.T) (*openapi3.T, routers.Router) {
 	t.Helper()
 	contractOnce.Do(func() {
 		spec, err := httpadapter.OpenAPIJSON()
@@ -186,9 +189,16 @@ func validateResponse(t *testing.T, req *http.Request, res *http.Response, body 
 			contractErr = err
 			return
 		}
+		contractDoc = doc
 		contractRouter, contractErr = gorillamux.NewRouter(doc)
 	})
 	require.NoError(t, contractErr, "the OpenAPI document must load and validate")
+	return contractDoc, contractRouter
+}
+
+func validateResponse(t *testing.T, req *http.Request, res *http.Response, body []byte) {
+	t.Helper()
+	_, contractRouter := contract(t)
 
 	// Route matching needs the server-relative URL the document describes.
 	matchReq := req.Clone(context.Background())

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"sort"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -49,7 +51,7 @@ type world struct {
 	sink string
 	// sharedSA and sharedHook are made once, for the rows that only read
 	// or change them (an organization's endpoints are bounded).
-	sharedSA, sharedHook string
+	sharedSA, sharedHook, sharedClient string
 }
 
 func (w *world) sys(t *testing.T, method, path string, body any) response {
@@ -259,6 +261,14 @@ func machineRoutes() []route {
 			return webhooksPath + "/" + policyWebhook(t, w) + suffix, body
 		}
 	}
+	client := func(suffix string, body any) func(*testing.T, *world) (string, any) {
+		return func(t *testing.T, w *world) (string, any) {
+			if w.sharedClient == "" {
+				w.sharedClient = newPolicyClient(t, w)
+			}
+			return "/api/v1/oauth/clients/" + w.sharedClient + suffix, body
+		}
+	}
 	newKey := func(t *testing.T) map[string]any {
 		pub, _, err := ed25519.GenerateKey(rand.Reader)
 		require.NoError(t, err)
@@ -318,6 +328,17 @@ func machineRoutes() []route {
 			return webhooksPath + "/" + id, nil
 		}, want: inOrgA(forbid, forbid, noBody, noBody)},
 
+		{name: "list_oauth_clients", method: http.MethodGet, prepare: fixed("/api/v1/oauth/clients", nil), want: sysOnly(ok)},
+		{name: "create_oauth_client", method: http.MethodPost, prepare: func(_ *testing.T, w *world) (string, any) {
+			return "/api/v1/oauth/clients", map[string]any{"name": w.unique("client "), "grant_types": []string{"client_credentials"}}
+		}, want: sysOnly(created)},
+		{name: "get_oauth_client", method: http.MethodGet, prepare: client("", nil), want: sysOnly(ok)},
+		{name: "patch_oauth_client", method: http.MethodPatch, prepare: client("", map[string]any{"name": "Renamed"}), want: sysOnly(ok)},
+		{name: "rotate_oauth_client_secret", method: http.MethodPost, prepare: client("/rotate-secret", nil), want: sysOnly(ok)},
+		{name: "delete_oauth_client", method: http.MethodDelete, prepare: func(t *testing.T, w *world) (string, any) {
+			return "/api/v1/oauth/clients/" + newPolicyClient(t, w), nil
+		}, want: sysOnly(noBody)},
+
 		{name: "list_my_tokens", method: http.MethodGet, prepare: fixed("/api/v1/me/tokens", nil), want: everyone(ok)},
 		{name: "create_my_token", method: http.MethodPost, prepare: func(_ *testing.T, w *world) (string, any) {
 			return "/api/v1/me/tokens", map[string]any{"name": w.unique("script"), "expires_at": time.Now().Add(24 * time.Hour).Format(time.RFC3339)}
@@ -337,6 +358,14 @@ func newPolicyServiceAccount(t *testing.T, w *world) string {
 	res := w.sys(t, http.MethodPost, "/api/v1/orgs/"+w.orgA+"/service-accounts", map[string]any{"name": w.unique("sa "), "role": "viewer"})
 	require.Equal(t, created, res.Status, string(res.Body))
 	return res.JSON(t)["id"].(string)
+}
+
+// newPolicyClient is a new OAuth client, registered by the system admin.
+func newPolicyClient(t *testing.T, w *world) string {
+	res := w.sys(t, http.MethodPost, "/api/v1/oauth/clients", map[string]any{"name": w.unique("client "),
+		"grant_types": []string{"client_credentials"}})
+	require.Equal(t, created, res.Status, string(res.Body))
+	return res.JSON(t)["client_id"].(string)
 }
 
 // policyServiceAccount is A's shared service account.
@@ -386,6 +415,45 @@ func deleteSystemWebhooks(t *testing.T, w *world) {
 	}
 }
 
+// operationOf is the OpenAPI operation ("METHOD /template") a request
+// to path is.
+func operationOf(t *testing.T, method, path string) string {
+	t.Helper()
+	_, router := contract(t)
+	req, err := http.NewRequest(method, path, nil)
+	require.NoError(t, err)
+	route, _, err := router.FindRoute(req)
+	require.NoError(t, err, "%s %s is not in the OpenAPI document", method, path)
+	return method + " " + route.Path
+}
+
+// outsidePolicyTable are the bearer routes the table leaves out, each
+// with where its access rule is tested instead: routes about the
+// caller's own credentials, which every signed-in person may use on
+// themselves only.
+var outsidePolicyTable = map[string]string{
+	"POST /api/v1/auth/logout":                  "auth tests: ends the caller's own session",
+	"POST /api/v1/auth/logout-all":              "auth tests: ends the caller's own sessions",
+	"POST /api/v1/auth/password/change":         "password tests: the caller's own password",
+	"GET /api/v1/auth/password/status":          "password tests: the caller's own password's state",
+	"POST /api/v1/auth/email/change":            "email change tests: the caller's own address",
+	"POST /api/v1/auth/email/verify/resend":     "verification tests: the caller's own address",
+	"POST /api/v1/auth/mfa/totp/setup":          "mfa tests: the caller's own second factor",
+	"POST /api/v1/auth/mfa/totp/activate":       "mfa tests: the caller's own second factor",
+	"POST /api/v1/auth/mfa/totp/disable":        "mfa tests: the caller's own second factor",
+	"PATCH /api/v1/me":                          "profile tests: the caller's own profile",
+	"DELETE /api/v1/me":                         "erasure tests: the caller's own account, with the password",
+	"DELETE /api/v1/me/sessions/{id}":           "sessions tests: another person's session is 404",
+	"GET /api/v1/me/consents":                   "oidc consent tests: the caller's own consents",
+	"DELETE /api/v1/me/consents/{client_id}":    "oidc consent tests: the caller's own consents",
+	"POST /api/v1/invitations/accept":           "invitations_test.go: the token decides, and the verified address",
+	"GET /api/v1/me/passkeys":                   "passkeys_test.go: the caller's own passkeys",
+	"PATCH /api/v1/me/passkeys/{id}":            "passkeys_test.go: another person's passkey is 404",
+	"DELETE /api/v1/me/passkeys/{id}":           "passkeys_test.go: another person's passkey is 404",
+	"POST /api/v1/me/passkeys/register/options": "passkeys_test.go: with the caller's password",
+	"POST /api/v1/me/passkeys/register":         "passkeys_test.go: the caller's own ceremony",
+}
+
 // policyInvitation is a new invitation into A, made by the system admin.
 func policyInvitation(t *testing.T, w *world) string {
 	res := w.sys(t, http.MethodPost, "/api/v1/orgs/"+w.orgA+"/invitations",
@@ -397,15 +465,18 @@ func policyInvitation(t *testing.T, w *world) string {
 // TestPolicyTable sends every route as every kind of actor and checks the
 // status: the authorization rules as one table.
 func TestPolicyTable(t *testing.T) {
-	s := startServer(t, dbtest.PostgresURL(t), nil)
+	// An issuer, so the OAuth client registry is served too.
+	s := startIssuer(t, dbtest.PostgresURL(t), nil)
 	w := newWorld(t, s)
 	sink := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, _ *http.Request) { rw.WriteHeader(noBody) }))
 	t.Cleanup(sink.Close)
 	w.sink = sink.URL
+	covered := map[string]bool{}
 	for _, r := range append(policyRoutes(), machineRoutes()...) {
 		t.Run(r.name, func(t *testing.T) {
 			for k := anonymous; k < actorKinds; k++ {
 				path, body := r.prepare(t, w)
+				covered[operationOf(t, r.method, path)] = true
 				res := s.authed(t, r.method, path, w.tokens[k], body)
 				assert.Equal(t, r.want[k], res.Status, "%s %s as %s: %s", r.method, path, actorNames[k], res.Body)
 				if res.Status < 300 && r.restore != nil {
@@ -414,4 +485,39 @@ func TestPolicyTable(t *testing.T) {
 			}
 		})
 	}
+
+	// Every route that takes a bearer is a row, or says where its rule
+	// is tested: a new route cannot go without its access rule checked.
+	doc, _ := contract(t)
+	var missing, stale []string
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			key := method + " " + path
+			bearer := false
+			if op.Security != nil {
+				for _, req := range *op.Security {
+					_, bearer = req["bearer"]
+					if bearer {
+						break
+					}
+				}
+			}
+			_, exempt := outsidePolicyTable[key]
+			switch {
+			case bearer && !covered[key] && !exempt:
+				missing = append(missing, key)
+			case exempt && covered[key]:
+				stale = append(stale, key)
+			}
+		}
+	}
+	for key := range outsidePolicyTable {
+		method, path, _ := strings.Cut(key, " ")
+		if item := doc.Paths.Value(path); item == nil || item.GetOperation(method) == nil {
+			stale = append(stale, key)
+		}
+	}
+	sort.Strings(missing)
+	assert.Empty(t, missing, "bearer routes neither in the policy table nor in outsidePolicyTable")
+	assert.Empty(t, stale, "outsidePolicyTable entries that are rows, or not routes")
 }
