@@ -210,7 +210,10 @@ func DecideScoped(f AccessFacts, asked []string, now time.Time, scope *TokenScop
 		}
 	}
 	if len(asked) == 0 {
-		out.Allowed = inScope && d.Allowed
+		// A membership check: the owner's system administration does not
+		// come with the token, so only a membership of an active
+		// organization counts.
+		out.Allowed = inScope && f.UserActive && f.OrgExists && f.OrgActive && f.Role != ""
 	} else {
 		out.Allowed = inScope && len(out.Missing) == 0 && f.UserActive && f.OrgExists
 	}

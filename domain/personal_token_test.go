@@ -59,6 +59,13 @@ func TestDecideScopedHoldsOnlyTheScopesPermissionsInItsOrganization(t *testing.T
 	admin := domain.AccessFacts{UserActive: true, IsSystemAdmin: true, OrgExists: true, OrgActive: true,
 		Catalog: []string{"a.read", "b.read", "c.read"}}
 	scope := &domain.TokenScope{OrgID: &org, Permissions: []string{"a.read", "c.read"}}
+	adminMember := func(orgActive bool) domain.AccessFacts {
+		f := admin
+		f.OrgActive, f.Role = orgActive, domain.RoleViewer
+		return f
+	}
+	inactiveOrg := member
+	inactiveOrg.OrgActive = false
 	cases := []struct {
 		name    string
 		facts   domain.AccessFacts
@@ -77,6 +84,10 @@ func TestDecideScopedHoldsOnlyTheScopesPermissionsInItsOrganization(t *testing.T
 		{"admin token holds only what it names", admin, scope, org, []string{"a.read", "c.read"}, true, []string{"a.read", "c.read"}},
 		{"admin token asks beyond", admin, scope, org, []string{"b.read"}, false, []string{"a.read", "c.read"}},
 		{"inactive owner", domain.AccessFacts{}, scope, org, []string{"a.read"}, false, []string{}},
+		{"admin token is no member where the admin is none", admin, &domain.TokenScope{}, org, nil, false, []string{}},
+		{"admin token in a deactivated organization", adminMember(false), &domain.TokenScope{}, org, nil, false, []string{}},
+		{"admin token where the admin is a member", adminMember(true), &domain.TokenScope{}, org, nil, true, []string{}},
+		{"member token in a deactivated organization", inactiveOrg, scope, org, nil, false, []string{}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

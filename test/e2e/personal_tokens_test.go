@@ -177,6 +177,12 @@ func TestPersonalAccessTokenCreationIsValidated(t *testing.T) {
 		assert.Equal(t, false, d["allowed"])
 		assert.Equal(t, false, d["is_system_admin"])
 		assert.Equal(t, []string{"lab.report.read"}, strs(d["granted"]))
+		// Nor does it pass a membership check where the admin is no member.
+		adminBare, _ := makePAT(t, s, w.tokens[systemAdmin], "", nil)
+		assert.Equal(t, false, decision(t, s, adminBare, w.orgB, []string{}, "")["allowed"])
+		assert.Equal(t, http.StatusNotFound, s.authed(t, http.MethodGet, "/api/v1/me/permissions?org_id="+w.orgB, adminBare, nil).Status)
+		assert.Equal(t, true, decision(t, s, w.tokens[systemAdmin], w.orgB, []string{}, "")["allowed"],
+			"the admin's own session still passes it")
 	})
 }
 
