@@ -16,16 +16,19 @@ import (
 
 // PersonalTokenDeps are the ports personal access tokens need.
 type PersonalTokenDeps struct {
-	Store   ports.PersonalTokenRepository
-	Users   ports.UserRepository
-	Members ports.MembershipRepository
-	Perms   ports.PermissionRepository
-	Access  ports.AccessQuery
-	Tx      ports.TxManager
-	Audit   ports.AuditLog
-	Clock   ports.Clock
-	IDs     ports.IDGenerator
-	Random  io.Reader
+	Store ports.PersonalTokenRepository
+	// Sessions tells whether the session making a token still stands,
+	// read under the owner's lock (see Create).
+	Sessions ports.SessionRepository
+	Users    ports.UserRepository
+	Members  ports.MembershipRepository
+	Perms    ports.PermissionRepository
+	Access   ports.AccessQuery
+	Tx       ports.TxManager
+	Audit    ports.AuditLog
+	Clock    ports.Clock
+	IDs      ports.IDGenerator
+	Random   io.Reader
 }
 
 // PersonalTokens are personal access tokens: making, listing and revoking
@@ -83,6 +86,14 @@ func (s *PersonalTokens) Create(ctx context.Context, p domain.Principal, req dom
 			}
 			return err
 		}
+		// Create holds the owner's lock, which revoking every session and
+		// token takes too: a logout-all, deactivation or reset that came
+		// first has revoked this session by now, and one that comes later
+		// revokes the new token. Without this, a token made while its
+		// session was being revoked would outlive it.
+		if err := s.sessionStands(ctx, p); err != nil {
+			return err
+		}
 		details := map[string]any{"name": name, "permissions": nonNil(perms), "expires_at": t.ExpiresAt}
 		if t.OrgID != nil {
 			details["org_id"] = t.OrgID.String()
@@ -93,6 +104,24 @@ func (s *PersonalTokens) Create(ctx context.Context, p domain.Principal, req dom
 		return NewPersonalToken{}, err
 	}
 	return NewPersonalToken{PersonalToken: t, Value: value}, nil
+}
+
+// sessionStands refuses a caller whose session has been revoked.
+func (s *PersonalTokens) sessionStands(ctx context.Context, p domain.Principal) error {
+	if s.d.Sessions == nil || p.SessionID == uuid.Nil {
+		return nil
+	}
+	sess, err := s.d.Sessions.ByID(ctx, p.SessionID)
+	if err != nil {
+		if errors.Is(err, domain.ErrSessionNotFound) {
+			return domain.ErrInvalidToken
+		}
+		return err
+	}
+	if sess.RevokedAt != nil {
+		return domain.ErrInvalidToken
+	}
+	return nil
 }
 
 // checkHeld refuses permissions the owner does not hold where the token

@@ -53,6 +53,8 @@ func NewRevoker(sessions ports.SessionRepository, tx ports.TxManager, audit port
 // for Announce after commit.
 func (r *Revoker) EndUserSessions(ctx context.Context, userID, keep uuid.UUID, reason string, now time.Time) ([]uuid.UUID, error) {
 	if keep == uuid.Nil {
+		// Tokens first: that takes the owner's lock before any session
+		// row is touched (see endAll).
 		if err := r.endTokens(ctx, userID, now, reason); err != nil {
 			return nil, err
 		}
@@ -135,11 +137,13 @@ func (r *Revoker) endAll(ctx context.Context, userID uuid.UUID, reason, action s
 	now := r.clock.Now()
 	var ids []uuid.UUID
 	err := r.tx.WithinTx(ctx, func(ctx context.Context) error {
-		var err error
-		if ids, err = r.sessions.RevokeAllForUser(ctx, userID, now, reason); err != nil {
+		// Tokens first: that takes the owner's lock before any session row
+		// is touched, the order every other writer of both keeps.
+		if err := r.endTokens(ctx, userID, now, reason); err != nil {
 			return err
 		}
-		if err := r.endTokens(ctx, userID, now, reason); err != nil {
+		var err error
+		if ids, err = r.sessions.RevokeAllForUser(ctx, userID, now, reason); err != nil {
 			return err
 		}
 		ev := domain.NewAuditEvent(ctx, r.ids.NewID(), now, action, domain.OutcomeSuccess)

@@ -35,19 +35,20 @@ func newRevoker(sessions ports.SessionRepository, tx ports.TxManager, audit port
 
 type personalTokenParams struct {
 	fx.In
-	Store   ports.PersonalTokenRepository
-	Users   ports.UserRepository
-	Members ports.MembershipRepository
-	Perms   ports.PermissionRepository
-	Access  ports.AccessQuery
-	Tx      ports.TxManager
-	Audit   ports.AuditLog
-	Clock   ports.Clock
-	IDs     ports.IDGenerator
+	Store    ports.PersonalTokenRepository
+	Sessions ports.SessionRepository
+	Users    ports.UserRepository
+	Members  ports.MembershipRepository
+	Perms    ports.PermissionRepository
+	Access   ports.AccessQuery
+	Tx       ports.TxManager
+	Audit    ports.AuditLog
+	Clock    ports.Clock
+	IDs      ports.IDGenerator
 }
 
 func newPersonalTokens(p personalTokenParams) *application.PersonalTokens {
-	return application.NewPersonalTokens(application.PersonalTokenDeps{Store: p.Store, Users: p.Users,
+	return application.NewPersonalTokens(application.PersonalTokenDeps{Store: p.Store, Sessions: p.Sessions, Users: p.Users,
 		Members: p.Members, Perms: p.Perms, Access: p.Access, Tx: p.Tx, Audit: p.Audit, Clock: p.Clock,
 		IDs: p.IDs, Random: rand.Reader})
 }

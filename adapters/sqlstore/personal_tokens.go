@@ -144,8 +144,20 @@ func (r *PersonalTokenRepository) Revoke(ctx context.Context, userID, id uuid.UU
 	return nil
 }
 
-// RevokeAllForUser implements ports.PersonalTokenRepository.
+// RevokeAllForUser implements ports.PersonalTokenRepository. On Postgres
+// it first locks the owner's users row, as Create does, so a token made
+// concurrently is either seen here or made after this transaction (whose
+// session revocations its maker then sees).
 func (r *PersonalTokenRepository) RevokeAllForUser(ctx context.Context, userID uuid.UUID, at time.Time, reason string) (int, error) {
+	if r.db.Dialect == Postgres {
+		if _, ok := ctx.Value(txKey{}).(bun.Tx); ok {
+			var ids []uuid.UUID
+			if err := conn(ctx, r.db).NewSelect().Model((*userRow)(nil)).Column("id").Where("id = ?", userID).
+				For("UPDATE").Scan(ctx, &ids); err != nil {
+				return 0, dbError("lock token owner", err)
+			}
+		}
+	}
 	res, err := conn(ctx, r.db).NewUpdate().Model((*personalTokenRow)(nil)).
 		Set("revoked_at = ?", at.UTC()).Set("revoke_reason = ?", reason).
 		Where("user_id = ?", userID).Where("revoked_at IS NULL").Exec(ctx)

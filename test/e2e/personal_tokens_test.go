@@ -1,11 +1,16 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
+	"io"
+	mrand "math/rand/v2"
 	"net/http"
 	"regexp"
+	"sync"
 	"testing"
 	"time"
 
@@ -252,4 +257,58 @@ func TestPersonalAccessTokenChangesReachEveryInstance(t *testing.T) {
 	require.Equal(t, http.StatusOK, b.authed(t, http.MethodGet, "/api/v1/me", pat, nil).Status)
 	require.Equal(t, http.StatusOK, w.sys(t, http.MethodPatch, "/api/v1/users/"+w.ids[orgMember], map[string]any{"is_active": false}).Status)
 	assert.Equal(t, http.StatusUnauthorized, b.authed(t, http.MethodGet, "/api/v1/me", pat, nil).Status, "deactivated on a")
+}
+
+// TestPersonalTokenMadeDuringLogoutAllDoesNotOutliveIt races making a
+// token with a session against logout-all of that session, at random
+// offsets: whichever commits first, a token that was made is revoked
+// with the session.
+func TestPersonalTokenMadeDuringLogoutAllDoesNotOutliveIt(t *testing.T) {
+	forEachDialectWith(t, map[string]string{"RATE_LIMIT_ENABLED": "false"}, func(t *testing.T, s *server) {
+		registerUser(t, s, "racer")
+		body, err := json.Marshal(map[string]any{"name": "raced", "expires_at": time.Now().Add(time.Hour).Format(time.RFC3339)})
+		require.NoError(t, err)
+		send := func(path, bearer string, body []byte) (int, []byte) {
+			time.Sleep(time.Duration(mrand.IntN(3000)) * time.Microsecond)
+			req, err := http.NewRequest(http.MethodPost, s.base+path, bytes.NewReader(body))
+			if err != nil {
+				return 0, nil
+			}
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+bearer)
+			res, err := s.client.Do(req)
+			if err != nil {
+				return 0, nil
+			}
+			defer func() { _ = res.Body.Close() }()
+			out, _ := io.ReadAll(res.Body)
+			return res.StatusCode, out
+		}
+		made := 0
+		for try := range 30 {
+			session := login(t, s, "racer", testPass).AccessToken
+			var (
+				wg             sync.WaitGroup
+				created, ended int
+				answer         []byte
+			)
+			wg.Add(2)
+			go func() { defer wg.Done(); created, answer = send("/api/v1/me/tokens", session, body) }()
+			go func() { defer wg.Done(); ended, _ = send("/api/v1/auth/logout-all", session, nil) }()
+			wg.Wait()
+			require.Contains(t, []int{http.StatusNoContent, http.StatusUnauthorized}, ended, "try %d", try)
+			if created != http.StatusCreated {
+				assert.Equal(t, http.StatusUnauthorized, created, "try %d: %s", try, answer)
+				continue
+			}
+			made++
+			var tok struct {
+				Token string `json:"token"`
+			}
+			require.NoError(t, json.Unmarshal(answer, &tok))
+			assert.Equal(t, http.StatusUnauthorized, s.authed(t, http.MethodGet, "/api/v1/me", tok.Token, nil).Status,
+				"try %d: the token made during logout-all outlives it", try)
+		}
+		t.Logf("%d of 30 tokens were made before their session ended", made)
+	})
 }
