@@ -78,7 +78,9 @@ func (c *Credentials) BeginLogin(ctx context.Context, login string) (*domain.Use
 // is released.
 func (a *LoginAttempt) CheckPassword(ctx context.Context, password string) (bool, error) {
 	hash := a.c.dummy
-	if a.user != nil {
+	// A service account has no password, only a marker no hasher reads:
+	// were one ever looked up here, it is checked like an unknown login.
+	if a.user != nil && !a.user.IsServiceAccount() {
 		hash = a.user.PasswordHash()
 	}
 	started := time.Now()

@@ -118,6 +118,9 @@ func (s *ServiceAccounts) DeleteKey(ctx context.Context, p domain.Principal, org
 	if err != nil {
 		return err
 	}
+	if !domain.WellFormedKeyID(kid) {
+		return domain.ErrServiceAccountKeyNotFound
+	}
 	now := s.clock.Now()
 	var revoked []uuid.UUID
 	err = s.tx.WithinTx(ctx, func(ctx context.Context) error {

@@ -102,7 +102,7 @@ func (s *ServiceAccounts) AuthenticateAssertion(ctx context.Context, in Assertio
 		return domain.OAuthClient{}, domain.ErrInvalidCredentials
 	}
 	id, err := uuid.Parse(iss)
-	if err != nil || (in.ClientID != "" && in.ClientID != iss) || kid == "" {
+	if err != nil || (in.ClientID != "" && in.ClientID != iss) || !domain.WellFormedKeyID(kid) {
 		s.refuse(ctx, domain.ActionOAuthClientAuthFails, iss, nil, "unknown_client_or_key", MethodPrivateKeyJWT)
 		return domain.OAuthClient{}, domain.ErrInvalidCredentials
 	}
@@ -163,7 +163,7 @@ func (s *ServiceAccounts) checkAssertion(c domain.ClientAssertion, clientID stri
 		return "assertion_not_yet_valid"
 	case c.IssuedAt != nil && c.IssuedAt.After(now.Add(s.cfg.Leeway)):
 		return "assertion_issued_in_the_future"
-	case c.JTI == "" || len(c.JTI) > 256:
+	case !domain.WellFormedJTI(c.JTI):
 		return "missing_jti"
 	}
 	return ""
@@ -174,7 +174,7 @@ func (s *ServiceAccounts) checkAssertion(c domain.ClientAssertion, clientID stri
 // assertions; domain.ErrServiceAccountKeyNotFound otherwise.
 func (s *ServiceAccounts) ClientKey(ctx context.Context, clientID, kid string) (domain.ServiceAccountKey, error) {
 	id, err := uuid.Parse(clientID)
-	if err != nil || kid == "" {
+	if err != nil || !domain.WellFormedKeyID(kid) {
 		return domain.ServiceAccountKey{}, domain.ErrServiceAccountKeyNotFound
 	}
 	k, err := s.keys.Get(ctx, id, kid)

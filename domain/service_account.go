@@ -3,6 +3,7 @@ package domain
 import (
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -93,6 +94,24 @@ const (
 	// without anyone else's consent.
 	MaxServiceAccountsPerOrg = 100
 )
+
+// MaxKeyIDLength bounds a client key's kid.
+const MaxKeyIDLength = 128
+
+// WellFormedKeyID reports whether kid may name a client key: 1 to 128
+// printable ASCII characters without spaces. Registration keeps to it, so
+// a presented kid outside it names no key and need not be looked up.
+func WellFormedKeyID(kid string) bool {
+	return kid != "" && len(kid) <= MaxKeyIDLength &&
+		strings.IndexFunc(kid, func(r rune) bool { return r <= 0x20 || r >= 0x7f }) < 0
+}
+
+// WellFormedJTI reports whether an assertion's jti can be recorded: 1 to
+// 256 bytes of text without control characters (a NUL cannot be stored).
+func WellFormedJTI(jti string) bool {
+	return jti != "" && len(jti) <= 256 && utf8.ValidString(jti) &&
+		strings.IndexFunc(jti, unicode.IsControl) < 0
+}
 
 // ParseServiceAccountName validates a service account's display name.
 func ParseServiceAccountName(field, s string) (string, *FieldError) {

@@ -75,3 +75,18 @@ func TestServiceAccountKeyUsable(t *testing.T) {
 	assert.True(t, domain.ServiceAccountKey{ExpiresAt: &exp}.Usable(now))
 	assert.False(t, domain.ServiceAccountKey{ExpiresAt: &exp}.Usable(exp))
 }
+
+func TestClientKeyIDsAndAssertionIDsAreWellFormed(t *testing.T) {
+	for kid, want := range map[string]bool{
+		"k1": true, "projects/p/keys/k:1": true, strings.Repeat("k", 128): true,
+		"": false, "\x00": false, "a b": false, "k\n": false, "ключ": false, strings.Repeat("k", 129): false,
+	} {
+		assert.Equal(t, want, domain.WellFormedKeyID(kid), "%q", kid)
+	}
+	for jti, want := range map[string]bool{
+		"0190b6a4-0000-7000-8000-000000000000": true, "ключ-1": true, strings.Repeat("j", 256): true,
+		"": false, "a\x00b": false, "a\nb": false, "\xff": false, strings.Repeat("j", 257): false,
+	} {
+		assert.Equal(t, want, domain.WellFormedJTI(jti), "%q", jti)
+	}
+}

@@ -41,7 +41,6 @@ const (
 	maxAssertionBytes = 8 << 10
 	minRSABits        = 2048
 	maxRSABits        = 8192
-	maxKIDLen         = 128
 )
 
 // privateJWKMembers are the members that carry a private or symmetric
@@ -204,7 +203,7 @@ func publicJWK(pub any, kid, alg string, bad func(code, msg string) error) (doma
 	if kid == "" {
 		kid = thumb
 	}
-	if len(kid) > maxKIDLen || strings.IndexFunc(kid, func(r rune) bool { return r <= 0x20 || r >= 0x7f }) >= 0 {
+	if !domain.WellFormedKeyID(kid) {
 		return domain.ClientPublicKey{}, bad("invalid_kid", "kid must be 1 to 128 printable ASCII characters without spaces")
 	}
 	for k, v := range map[string]any{jwk.KeyIDKey: kid, jwk.AlgorithmKey: jwa.SignatureAlgorithm(alg),

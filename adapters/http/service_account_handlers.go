@@ -3,6 +3,7 @@ package http
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/google/uuid"
@@ -262,7 +263,16 @@ func (h *serviceAccountHandlers) deleteKey(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := h.accounts.DeleteKey(c.Request().Context(), principal(c), org, id, c.Param("kid")); err != nil {
+	// The router matches on the escaped path when the request has one
+	// (an escaped "/", say) and then leaves the escapes in the parameter:
+	// a kid may hold "/" (RFC 7517 puts no limit on it).
+	kid := c.Param("kid")
+	if c.Request().URL.RawPath != "" {
+		if kid, err = url.PathUnescape(kid); err != nil {
+			return domain.ErrServiceAccountKeyNotFound
+		}
+	}
+	if err := h.accounts.DeleteKey(c.Request().Context(), principal(c), org, id, kid); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)

@@ -343,6 +343,9 @@ func TestServiceAccounts(t *testing.T) {
 			}{
 				"forged_signature": {otherPriv, jose.EdDSA, edKID, nil},
 				"unknown_kid":      {edPriv, jose.EdDSA, "nope", nil},
+				"nul_in_kid":       {edPriv, jose.EdDSA, "\x00", nil},
+				"newline_in_kid":   {edPriv, jose.EdDSA, edKID + "\n", nil},
+				"nul_in_jti":       {edPriv, jose.EdDSA, edKID, func(c map[string]any) { c["jti"] = "a\x00b" }},
 				"other_audience":   {edPriv, jose.EdDSA, edKID, func(c map[string]any) { c["aud"] = "https://elsewhere.example" }},
 				"expired":          {edPriv, jose.EdDSA, edKID, func(c map[string]any) { c["exp"] = time.Now().Add(-time.Hour).Unix() }},
 				"lives_for_a_day":  {edPriv, jose.EdDSA, edKID, func(c map[string]any) { c["exp"] = time.Now().Add(24 * time.Hour).Unix() }},
@@ -367,6 +370,20 @@ func TestServiceAccounts(t *testing.T) {
 			d := disco.JSON(t)
 			assert.Contains(t, strs(d["token_endpoint_auth_methods_supported"]), "private_key_jwt")
 			assert.ElementsMatch(t, []string{"RS256", "PS256", "ES256", "EdDSA"}, strs(d["token_endpoint_auth_signing_alg_values_supported"]))
+		})
+
+		t.Run("keys_named_with_reserved_characters_are_deleted_by_their_escaped_kid", func(t *testing.T) {
+			for _, kid := range []string{"projects/p/keys/k:1", "50%off", "a?b#c"} {
+				pub, _, err := ed25519.GenerateKey(rand.Reader)
+				require.NoError(t, err)
+				jwk := jwkOf(t, pub)
+				jwk["kid"] = kid
+				res := s.authed(t, http.MethodPost, saPath(w.orgA, id, "keys"), admin, map[string]any{"public_key": jwk})
+				require.Equal(t, http.StatusCreated, res.Status, "%s: %s", kid, res.Body)
+				require.Equal(t, kid, res.JSON(t)["kid"])
+				res = s.authed(t, http.MethodDelete, saPath(w.orgA, id, "keys", url.PathEscape(kid)), admin, nil)
+				assert.Equal(t, http.StatusNoContent, res.Status, "%s: %s", kid, res.Body)
+			}
 		})
 
 		t.Run("credential_changes_end_tokens_at_the_next_call", func(t *testing.T) {
