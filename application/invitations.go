@@ -106,6 +106,9 @@ func (s *Invitations) Invite(ctx context.Context, p domain.Principal, orgID uuid
 	if err != nil {
 		return domain.Invitation{}, err
 	}
+	if err := adminRoleByPeople(p, inv.Role); err != nil {
+		return domain.Invitation{}, err
+	}
 	if err := s.refuseMember(ctx, orgID, inv.Email); err != nil {
 		return domain.Invitation{}, err
 	}

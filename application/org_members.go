@@ -28,6 +28,9 @@ func (s *Orgs) AddMember(ctx context.Context, p domain.Principal, orgID, userID 
 	if fe != nil {
 		return domain.Membership{}, domain.Invalid(*fe)
 	}
+	if err := adminRoleByPeople(p, role); err != nil {
+		return domain.Membership{}, err
+	}
 	u, err := s.users.ByID(ctx, userID)
 	if err != nil {
 		if errors.Is(err, domain.ErrUserNotFound) {
@@ -70,6 +73,9 @@ func (s *Orgs) SetMemberRole(ctx context.Context, p domain.Principal, orgID, use
 		if err != nil {
 			return err
 		}
+		if err := adminRoleByPeople(p, m.Role, role); err != nil {
+			return err
+		}
 		losesAdmin, err := m.CheckRoleChange(role, c.ID(), c.SystemAdmin)
 		if err != nil {
 			return err
@@ -102,6 +108,9 @@ func (s *Orgs) RemoveMember(ctx context.Context, p domain.Principal, orgID, user
 		if err != nil {
 			return err
 		}
+		if err := adminRoleByPeople(p, m.Role); err != nil {
+			return err
+		}
 		if m.RemovalLosesAdmin() {
 			if err := s.keepAnAdmin(ctx, orgID); err != nil {
 				return err
@@ -116,6 +125,28 @@ func (s *Orgs) RemoveMember(ctx context.Context, p domain.Principal, orgID, user
 		}
 		return s.record(ctx, c, domain.ActionMemberRemoved, "user", userID.String(), &orgID, map[string]any{"grants_removed": grants})
 	})
+}
+
+// errAdminRoleByPeople refuses a machine credential giving or taking an
+// organization's admin role.
+var errAdminRoleByPeople = &domain.Error{Kind: domain.KindForbidden, Code: "service_account_not_allowed",
+	Message: "only people signed in give or take an organization's admin role"}
+
+// adminRoleByPeople refuses a service account's change of a membership
+// whose role is or becomes admin. A service account may manage members
+// (provisioning), but an admin could make service accounts and rotate
+// their credentials: a leaked machine credential must not be able to make
+// a lasting admin of its holder, nor leave the organization to machines.
+func adminRoleByPeople(p domain.Principal, roles ...domain.Role) error {
+	if !p.IsServiceAccount() {
+		return nil
+	}
+	for _, r := range roles {
+		if r == domain.RoleAdmin {
+			return errAdminRoleByPeople
+		}
+	}
+	return nil
 }
 
 // keepAnAdmin refuses a change that would leave the organization without

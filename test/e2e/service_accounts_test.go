@@ -546,3 +546,48 @@ func TestServiceAccountsAreBoundedPerOrganization(t *testing.T) {
 		newServiceAccount(t, s, admin, w.orgA, "after a deletion", "viewer")
 	})
 }
+
+// TestAdminServiceAccountsProvisionButNeverMakeOrUnmakeAdmins: a service
+// account with the admin role manages members (provisioning), but giving
+// or taking the admin role is for people signed in, so a leaked machine
+// credential cannot make a lasting admin of its holder nor push the
+// people out.
+func TestAdminServiceAccountsProvisionButNeverMakeOrUnmakeAdmins(t *testing.T) {
+	forEachDialectIssuer(t, func(t *testing.T, s *server) {
+		w := newWorld(t, s)
+		admin := w.tokens[orgAdmin]
+		sa := newServiceAccount(t, s, admin, w.orgA, "Provisioner", "admin")
+		id := sa["id"].(string)
+		res := s.authed(t, http.MethodPost, saPath(w.orgA, id, "secret"), admin, nil)
+		require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+		machine := secretToken(t, s, id, res.JSON(t)["client_secret"].(string))
+		members := "/api/v1/orgs/" + w.orgA + "/members"
+
+		newcomer := registerUser(t, s, "provisioned")
+		res = s.authed(t, http.MethodPost, members, machine, map[string]any{"user_id": newcomer, "role": "member"})
+		require.Equal(t, http.StatusCreated, res.Status, "a machine provisions members: %s", res.Body)
+		res = s.authed(t, http.MethodPatch, members+"/"+newcomer, machine, map[string]any{"role": "viewer"})
+		require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+
+		other := registerUser(t, s, "would_be_admin")
+		refused := map[string]response{
+			"add an admin": s.authed(t, http.MethodPost, members, machine, map[string]any{"user_id": other, "role": "admin"}),
+			"promote":      s.authed(t, http.MethodPatch, members+"/"+newcomer, machine, map[string]any{"role": "admin"}),
+			"demote a person admin": s.authed(t, http.MethodPatch, members+"/"+w.ids[orgAdmin], machine,
+				map[string]any{"role": "viewer"}),
+			"remove a person admin": s.authed(t, http.MethodDelete, members+"/"+w.ids[orgAdmin], machine, nil),
+			"invite an admin": s.authed(t, http.MethodPost, invitationsPath(w.orgA), machine,
+				map[string]any{"email": "boss@example.com", "role": "admin"}),
+		}
+		for name, res := range refused {
+			assert.Equal(t, http.StatusForbidden, res.Status, "%s: %s", name, res.Body)
+			code, _ := problemCode(t, res)
+			assert.Equal(t, "service_account_not_allowed", code, name)
+		}
+		m := s.authed(t, http.MethodGet, members, admin, nil)
+		require.Equal(t, http.StatusOK, m.Status)
+		assert.Contains(t, string(m.Body), w.ids[orgAdmin], "the person admin stays")
+		assert.Equal(t, http.StatusOK, s.authed(t, http.MethodPatch, members+"/"+newcomer, admin,
+			map[string]any{"role": "admin"}).Status, "a person still promotes")
+	})
+}
