@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -20,15 +21,18 @@ type PersonalTokenDeps struct {
 	// Sessions tells whether the session making a token still stands,
 	// read under the owner's lock (see Create).
 	Sessions ports.SessionRepository
-	Users    ports.UserRepository
-	Members  ports.MembershipRepository
-	Perms    ports.PermissionRepository
-	Access   ports.AccessQuery
-	Tx       ports.TxManager
-	Audit    ports.AuditLog
-	Clock    ports.Clock
-	IDs      ports.IDGenerator
-	Random   io.Reader
+	// ReauthAfter is how old the sign-in behind a session may be for it
+	// to make a token (the console's recent sign-in); 0 does not check.
+	ReauthAfter time.Duration
+	Users       ports.UserRepository
+	Members     ports.MembershipRepository
+	Perms       ports.PermissionRepository
+	Access      ports.AccessQuery
+	Tx          ports.TxManager
+	Audit       ports.AuditLog
+	Clock       ports.Clock
+	IDs         ports.IDGenerator
+	Random      io.Reader
 }
 
 // PersonalTokens are personal access tokens: making, listing and revoking
@@ -91,7 +95,7 @@ func (s *PersonalTokens) Create(ctx context.Context, p domain.Principal, req dom
 		// first has revoked this session by now, and one that comes later
 		// revokes the new token. Without this, a token made while its
 		// session was being revoked would outlive it.
-		if err := s.sessionStands(ctx, p); err != nil {
+		if err := s.sessionStands(ctx, p, now); err != nil {
 			return err
 		}
 		details := map[string]any{"name": name, "permissions": nonNil(perms), "expires_at": t.ExpiresAt}
@@ -106,8 +110,14 @@ func (s *PersonalTokens) Create(ctx context.Context, p domain.Principal, req dom
 	return NewPersonalToken{PersonalToken: t, Value: value}, nil
 }
 
-// sessionStands refuses a caller whose session has been revoked.
-func (s *PersonalTokens) sessionStands(ctx context.Context, p domain.Principal) error {
+// ErrRecentSignInRequired refuses making a token with an old sign-in: a
+// token outlives its session, so a stolen session must not mint one.
+var ErrRecentSignInRequired = &domain.Error{Kind: domain.KindForbidden, Code: "recent_sign_in_required",
+	Message: "sign in again to make a token: the sign-in behind this session is too old"}
+
+// sessionStands refuses a caller whose session has been revoked, or whose
+// sign-in is older than ReauthAfter.
+func (s *PersonalTokens) sessionStands(ctx context.Context, p domain.Principal, now time.Time) error {
 	if s.d.Sessions == nil || p.SessionID == uuid.Nil {
 		return nil
 	}
@@ -120,6 +130,9 @@ func (s *PersonalTokens) sessionStands(ctx context.Context, p domain.Principal) 
 	}
 	if sess.RevokedAt != nil {
 		return domain.ErrInvalidToken
+	}
+	if s.d.ReauthAfter > 0 && now.Sub(sess.CreatedAt) > s.d.ReauthAfter {
+		return ErrRecentSignInRequired
 	}
 	return nil
 }

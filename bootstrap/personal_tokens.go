@@ -45,10 +45,11 @@ type personalTokenParams struct {
 	Audit    ports.AuditLog
 	Clock    ports.Clock
 	IDs      ports.IDGenerator
+	Config   Config
 }
 
 func newPersonalTokens(p personalTokenParams) *application.PersonalTokens {
 	return application.NewPersonalTokens(application.PersonalTokenDeps{Store: p.Store, Sessions: p.Sessions, Users: p.Users,
 		Members: p.Members, Perms: p.Perms, Access: p.Access, Tx: p.Tx, Audit: p.Audit, Clock: p.Clock,
-		IDs: p.IDs, Random: rand.Reader})
+		IDs: p.IDs, Random: rand.Reader, ReauthAfter: p.Config.UIReauthAfter})
 }

@@ -54,7 +54,8 @@ const (
 	// MaxPersonalTokenLifetime bounds expires_at: a credential without a
 	// person behind each use must end.
 	MaxPersonalTokenLifetime = 366 * 24 * time.Hour
-	// MaxPersonalTokens is how many unrevoked tokens one person may hold.
+	// MaxPersonalTokens is how many live (unrevoked, unexpired) tokens one
+	// person may hold.
 	MaxPersonalTokens = 50
 	// MaxPersonalTokenPermissions bounds a token's permission list.
 	MaxPersonalTokenPermissions = 100
@@ -224,7 +225,7 @@ func DecideScoped(f AccessFacts, asked []string, now time.Time, scope *TokenScop
 var (
 	ErrPersonalTokenNotFound = &Error{Kind: KindNotFound, Code: "token_not_found", Message: "personal access token not found"}
 	ErrTooManyPersonalTokens = &Error{Kind: KindConflict, Code: "too_many_tokens",
-		Message: "at most 50 personal access tokens; revoke one first"}
+		Message: "at most 50 live personal access tokens; revoke one first"}
 )
 
 // Audit actions of personal access tokens.

@@ -312,3 +312,25 @@ func TestPersonalTokenMadeDuringLogoutAllDoesNotOutliveIt(t *testing.T) {
 		t.Logf("%d of 30 tokens were made before their session ended", made)
 	})
 }
+
+// TestPersonalTokensAreMadeOnlyWithARecentSignIn: a token outlives the
+// session that made it, so a session whose sign-in is older than
+// UI_REAUTH_AFTER (kept alive by refreshing, say) cannot make one.
+func TestPersonalTokensAreMadeOnlyWithARecentSignIn(t *testing.T) {
+	forEachDialectWith(t, map[string]string{"UI_REAUTH_AFTER": "1s"}, func(t *testing.T, s *server) {
+		registerUser(t, s, "stale")
+		old := login(t, s, "stale", testPass)
+		time.Sleep(1100 * time.Millisecond)
+		body := map[string]any{"name": "late", "expires_at": time.Now().Add(time.Hour).Format(time.RFC3339)}
+		res := s.authed(t, http.MethodPost, "/api/v1/me/tokens", old.AccessToken, body)
+		require.Equal(t, http.StatusForbidden, res.Status, string(res.Body))
+		code, _ := problemCode(t, res)
+		assert.Equal(t, "recent_sign_in_required", code)
+		r, refreshed := refresh(t, s, old.RefreshToken)
+		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+		res = s.authed(t, http.MethodPost, "/api/v1/me/tokens", refreshed.AccessToken, body)
+		assert.Equal(t, http.StatusForbidden, res.Status, "refreshing is no new sign-in")
+		fresh := login(t, s, "stale", testPass)
+		assert.Equal(t, http.StatusCreated, s.authed(t, http.MethodPost, "/api/v1/me/tokens", fresh.AccessToken, body).Status)
+	})
+}
