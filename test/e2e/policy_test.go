@@ -317,12 +317,19 @@ func machineRoutes() []route {
 		{name: "get_webhook", method: http.MethodGet, prepare: hook("", nil), want: inOrgA(forbid, forbid, ok, ok)},
 		{name: "patch_webhook", method: http.MethodPatch, prepare: hook("", map[string]any{"description": "patched"}),
 			want: inOrgA(forbid, forbid, ok, ok)},
-		{name: "rotate_webhook_secret", method: http.MethodPost, prepare: hook("/rotate-secret", nil), want: inOrgA(forbid, forbid, ok, ok)},
+		// A fresh endpoint each time: a second rotation during the overlap
+		// of the first is refused.
+		{name: "rotate_webhook_secret", method: http.MethodPost, prepare: func(t *testing.T, w *world) (string, any) {
+			id, _ := createWebhook(t, w.s, w.tokens[systemAdmin], map[string]any{"url": w.sink + "/" + w.unique("rotated"), "org_id": w.orgA})
+			return webhooksPath + "/" + id + "/rotate-secret", nil
+		}, want: inOrgA(forbid, forbid, ok, ok)},
 		{name: "webhook_deliveries", method: http.MethodGet, prepare: hook("/deliveries", nil), want: inOrgA(forbid, forbid, ok, ok)},
 		{name: "replay_webhook_delivery", method: http.MethodPost, prepare: func(t *testing.T, w *world) (string, any) {
 			id := policyWebhook(t, w)
 			return webhooksPath + "/" + id + "/deliveries/" + policyDelivery(t, w, id) + "/replay", nil
-		}, want: inOrgA(forbid, forbid, http.StatusAccepted, http.StatusAccepted)},
+		}, want: inOrgA(forbid, forbid, http.StatusAccepted, http.StatusAccepted),
+			// A message is replayed again only once its replay is done.
+			restore: func(t *testing.T, w *world) { settled(t, w.s, w.tokens[systemAdmin], policyWebhook(t, w)) }},
 		{name: "delete_webhook", method: http.MethodDelete, prepare: func(t *testing.T, w *world) (string, any) {
 			id, _ := createWebhook(t, w.s, w.tokens[systemAdmin], map[string]any{"url": w.sink + "/" + w.unique("gone"), "org_id": w.orgA})
 			return webhooksPath + "/" + id, nil
@@ -384,17 +391,15 @@ func policyWebhook(t *testing.T, w *world) string {
 	return w.sharedHook
 }
 
-// policyDelivery is a delivery to A's shared endpoint id: the first one,
-// after an event in A when there is none yet.
+// policyDelivery is a finished delivery to A's shared endpoint id (the
+// oldest), after an event in A when there is none yet.
 func policyDelivery(t *testing.T, w *world, id string) string {
-	if ds := webhookDeliveries(t, w.s, w.tokens[systemAdmin], id, ""); len(ds) > 0 {
-		return ds[len(ds)-1]["id"].(string)
+	if len(webhookDeliveries(t, w.s, w.tokens[systemAdmin], id, "")) == 0 {
+		newPolicyServiceAccount(t, w)
 	}
-	newPolicyServiceAccount(t, w)
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		ds := webhookDeliveries(t, w.s, w.tokens[systemAdmin], id, "")
-		if len(ds) > 0 {
+		if ds := settled(t, w.s, w.tokens[systemAdmin], id); len(ds) > 0 {
 			return ds[len(ds)-1]["id"].(string)
 		}
 		require.True(t, time.Now().Before(deadline), "no delivery to the shared endpoint")
