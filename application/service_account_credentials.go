@@ -41,6 +41,10 @@ func (s *ServiceAccounts) RotateSecret(ctx context.Context, p domain.Principal, 
 		if a, err = s.owned(ctx, orgID, id); err != nil {
 			return err
 		}
+		// Taken before the change, as IssueToken takes it (see there).
+		if _, err := s.accounts.LockCredentials(ctx, id); err != nil {
+			return err
+		}
 		if err := s.clients.SetSecret(ctx, a.ClientID(), secretHash(secret), now); err != nil {
 			return err
 		}
@@ -126,6 +130,10 @@ func (s *ServiceAccounts) DeleteKey(ctx context.Context, p domain.Principal, org
 	err = s.tx.WithinTx(ctx, func(ctx context.Context) error {
 		a, err := s.owned(ctx, orgID, id)
 		if err != nil {
+			return err
+		}
+		// Taken before the change, as IssueToken takes it (see there).
+		if _, err := s.accounts.LockCredentials(ctx, id); err != nil {
 			return err
 		}
 		if err := s.keys.Delete(ctx, id, kid); err != nil {

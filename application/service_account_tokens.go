@@ -2,6 +2,7 @@ package application
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"slices"
 	"time"
@@ -93,59 +94,59 @@ type AssertionInput struct {
 // AuthenticateAssertion checks a client assertion: signed by a usable
 // key registered for the service account it names (iss and sub), meant
 // for this server, unexpired and expiring within an hour, and never seen
-// before (its jti). It returns the account's client. Every refusal is
-// domain.ErrInvalidCredentials, audited.
-func (s *ServiceAccounts) AuthenticateAssertion(ctx context.Context, in AssertionInput) (domain.OAuthClient, error) {
+// before (its jti). It returns the account's client and the key's kid, for
+// IssueToken. Every refusal is domain.ErrInvalidCredentials, audited.
+func (s *ServiceAccounts) AuthenticateAssertion(ctx context.Context, in AssertionInput) (domain.OAuthClient, CredentialProof, error) {
 	kid, iss, err := s.assertions.Peek(in.Assertion)
 	if err != nil {
 		s.refuse(ctx, domain.ActionOAuthClientAuthFails, in.ClientID, nil, "malformed_assertion", MethodPrivateKeyJWT)
-		return domain.OAuthClient{}, domain.ErrInvalidCredentials
+		return domain.OAuthClient{}, CredentialProof{}, domain.ErrInvalidCredentials
 	}
 	id, err := uuid.Parse(iss)
 	if err != nil || (in.ClientID != "" && in.ClientID != iss) || !domain.WellFormedKeyID(kid) {
 		s.refuse(ctx, domain.ActionOAuthClientAuthFails, iss, nil, "unknown_client_or_key", MethodPrivateKeyJWT)
-		return domain.OAuthClient{}, domain.ErrInvalidCredentials
+		return domain.OAuthClient{}, CredentialProof{}, domain.ErrInvalidCredentials
 	}
 	now := s.clock.Now()
 	key, err := s.keys.Get(ctx, id, kid)
 	if err != nil || !key.Usable(now) {
 		if err != nil && !errors.Is(err, domain.ErrServiceAccountKeyNotFound) {
-			return domain.OAuthClient{}, err
+			return domain.OAuthClient{}, CredentialProof{}, err
 		}
 		s.refuse(ctx, domain.ActionOAuthClientAuthFails, iss, nil, "unknown_client_or_key", MethodPrivateKeyJWT)
-		return domain.OAuthClient{}, domain.ErrInvalidCredentials
+		return domain.OAuthClient{}, CredentialProof{}, domain.ErrInvalidCredentials
 	}
 	claims, err := s.assertions.Verify(in.Assertion, key.ClientPublicKey)
 	if err != nil {
 		if !errors.Is(err, domain.ErrInvalidCredentials) {
-			return domain.OAuthClient{}, err
+			return domain.OAuthClient{}, CredentialProof{}, err
 		}
 		s.refuse(ctx, domain.ActionOAuthClientAuthFails, iss, nil, "bad_signature", MethodPrivateKeyJWT)
-		return domain.OAuthClient{}, domain.ErrInvalidCredentials
+		return domain.OAuthClient{}, CredentialProof{}, domain.ErrInvalidCredentials
 	}
 	if reason := s.checkAssertion(claims, iss, in.Audiences, now); reason != "" {
 		s.refuse(ctx, domain.ActionOAuthClientAuthFails, iss, nil, reason, MethodPrivateKeyJWT)
-		return domain.OAuthClient{}, domain.ErrInvalidCredentials
+		return domain.OAuthClient{}, CredentialProof{}, domain.ErrInvalidCredentials
 	}
 	fresh, err := s.ledger.Spend(ctx, iss, claims.JTI, claims.ExpiresAt.Add(s.cfg.Leeway))
 	if err != nil {
-		return domain.OAuthClient{}, err
+		return domain.OAuthClient{}, CredentialProof{}, err
 	}
 	if !fresh {
 		s.refuse(ctx, domain.ActionOAuthClientAuthFails, iss, nil, "replayed_assertion", MethodPrivateKeyJWT)
-		return domain.OAuthClient{}, domain.ErrInvalidCredentials
+		return domain.OAuthClient{}, CredentialProof{}, domain.ErrInvalidCredentials
 	}
 	c, err := s.clients.ByID(ctx, iss)
 	if err != nil {
 		if errors.Is(err, domain.ErrOAuthClientNotFound) {
-			return domain.OAuthClient{}, domain.ErrInvalidCredentials
+			return domain.OAuthClient{}, CredentialProof{}, domain.ErrInvalidCredentials
 		}
-		return domain.OAuthClient{}, err
+		return domain.OAuthClient{}, CredentialProof{}, err
 	}
 	if c.ServiceAccountID == nil || *c.ServiceAccountID != id {
-		return domain.OAuthClient{}, domain.ErrInvalidCredentials
+		return domain.OAuthClient{}, CredentialProof{}, domain.ErrInvalidCredentials
 	}
-	return c, nil
+	return c, CredentialProof{KID: kid}, nil
 }
 
 // checkAssertion names what is wrong with an assertion's claims, or "".
@@ -195,11 +196,34 @@ type ServiceTokenRequest struct {
 	// Method is how the client authenticated (MethodClientSecret,
 	// MethodPrivateKeyJWT).
 	Method string
+	// Proof is the credential it authenticated with, checked again under
+	// the account's lock when the token is issued.
+	Proof CredentialProof
+}
+
+// CredentialProof is the credential a token request authenticated with:
+// the client secret presented, or the kid of the key that signed its
+// assertion.
+type CredentialProof struct {
+	Secret string
+	KID    string
+}
+
+// holds reports whether the proof is still one of creds.
+func (p CredentialProof) holds(creds domain.ServiceAccountCredentials) bool {
+	switch {
+	case p.KID != "":
+		return slices.Contains(creds.KIDs, p.KID)
+	case p.Secret != "" && creds.SecretHash != nil:
+		return subtle.ConstantTimeCompare(secretHash(p.Secret), creds.SecretHash) == 1
+	}
+	return false
 }
 
 // IssueToken opens the session an access token of the account stands
 // for, ending with the token, and returns its id (the token's) and end.
-// An account deactivated meanwhile gets domain.ErrInvalidToken.
+// An account deactivated meanwhile gets domain.ErrInvalidToken; a credential
+// replaced or removed since it was checked, domain.ErrInvalidCredentials.
 func (s *ServiceAccounts) IssueToken(ctx context.Context, in ServiceTokenRequest) (uuid.UUID, time.Time, error) {
 	now := s.clock.Now()
 	ri := domain.RequestInfoFrom(ctx)
@@ -211,7 +235,23 @@ func (s *ServiceAccounts) IssueToken(ctx context.Context, in ServiceTokenRequest
 	if err != nil {
 		return uuid.Nil, time.Time{}, err
 	}
+	reason := "service_account_inactive"
 	err = s.tx.WithinTx(ctx, func(ctx context.Context) error {
+		// Under the account's lock, which rotating the secret or removing
+		// a key takes too: the credential checked before may have been
+		// replaced since, and a token issued on it would outlive the
+		// revocation that came with the change.
+		creds, err := s.accounts.LockCredentials(ctx, in.AccountID)
+		if err != nil {
+			if errors.Is(err, domain.ErrServiceAccountNotFound) {
+				return domain.ErrInvalidToken
+			}
+			return err
+		}
+		if !in.Proof.holds(creds) {
+			reason = "credentials_changed"
+			return domain.ErrInvalidCredentials
+		}
 		ok, err := s.activeAccount(ctx, in.AccountID)
 		if err != nil {
 			return err
@@ -233,8 +273,8 @@ func (s *ServiceAccounts) IssueToken(ctx context.Context, in ServiceTokenRequest
 		return s.audit.Record(ctx, ev)
 	})
 	if err != nil {
-		if errors.Is(err, domain.ErrInvalidToken) {
-			s.refuse(ctx, domain.ActionOAuthTokenFailed, in.ClientID, &in.AccountID, "service_account_inactive", in.Method)
+		if errors.Is(err, domain.ErrInvalidToken) || errors.Is(err, domain.ErrInvalidCredentials) {
+			s.refuse(ctx, domain.ActionOAuthTokenFailed, in.ClientID, &in.AccountID, reason, in.Method)
 		}
 		return uuid.Nil, time.Time{}, err
 	}

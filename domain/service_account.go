@@ -95,6 +95,14 @@ const (
 	MaxServiceAccountsPerOrg = 100
 )
 
+// ServiceAccountCredentials are what a service account authenticates
+// with now: its client secret's hash (nil without one) and the kids of
+// its registered keys.
+type ServiceAccountCredentials struct {
+	SecretHash []byte
+	KIDs       []string
+}
+
 // MaxKeyIDLength bounds a client key's kid.
 const MaxKeyIDLength = 128
 

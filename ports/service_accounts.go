@@ -36,6 +36,13 @@ type ServiceAccountRepository interface {
 	// when it already has limit accounts. Concurrent creations never pass
 	// the limit.
 	Create(ctx context.Context, a domain.ServiceAccount, limit int) error
+	// LockCredentials locks the account against concurrent credential
+	// changes until the transaction in ctx ends, and returns its
+	// credentials as they stand; domain.ErrServiceAccountNotFound when
+	// there is no such account. Issuing a token and rotating or removing
+	// a credential both take it, so a token is never issued on a
+	// credential whose change has committed.
+	LockCredentials(ctx context.Context, id uuid.UUID) (domain.ServiceAccountCredentials, error)
 	// ByID returns the account with its username, activity, role in its
 	// organization and whether it has a secret, or
 	// domain.ErrServiceAccountNotFound.

@@ -88,22 +88,23 @@ type serviceRequest struct {
 	clientID string
 	account  uuid.UUID
 	scopes   []string
-	// method is how the client authenticated.
+	// method is how the client authenticated, and proof with what.
 	method string
+	proof  application.CredentialProof
 	// api is the audience of the API's own tokens.
 	api string
 }
 
 // newServiceRequest keeps the scopes a service account's token can carry
 // (RFC 6749 §3.3 lets the server narrow them; the response says which).
-func newServiceRequest(c domain.OAuthClient, asked []string, method, api string) serviceRequest {
+func newServiceRequest(c domain.OAuthClient, asked []string, method string, proof application.CredentialProof, api string) serviceRequest {
 	scopes := []string{}
 	for _, sc := range asked {
 		if strings.EqualFold(sc, ScopeOrgs) && !slices.Contains(scopes, ScopeOrgs) {
 			scopes = append(scopes, ScopeOrgs)
 		}
 	}
-	return serviceRequest{clientID: c.ID, account: *c.ServiceAccountID, scopes: scopes, method: method, api: api}
+	return serviceRequest{clientID: c.ID, account: *c.ServiceAccountID, scopes: scopes, method: method, proof: proof, api: api}
 }
 
 func (r serviceRequest) GetSubject() string    { return r.account.String() }

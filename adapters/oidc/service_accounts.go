@@ -38,11 +38,36 @@ func (s *storage) admit(ctx context.Context, c domain.OAuthClient, method string
 // stands for; the token's id is the session's.
 func (s *storage) issueServiceToken(ctx context.Context, r serviceRequest) (string, time.Time, error) {
 	sid, exp, err := s.accounts.IssueToken(ctx, application.ServiceTokenRequest{AccountID: r.account,
-		ClientID: r.clientID, Scopes: r.scopes, Method: r.method})
+		ClientID: r.clientID, Scopes: r.scopes, Method: r.method, Proof: r.proof})
 	if err != nil {
+		if errors.Is(err, domain.ErrInvalidCredentials) {
+			return "", time.Time{}, oidc.ErrInvalidClient().WithDescription("the client's credentials changed; authenticate again")
+		}
 		return "", time.Time{}, tokenError(err)
 	}
 	return sid.String(), exp, nil
+}
+
+// secretProof carries the client secret the library authenticated
+// (storage.ClientCredentials) to the token request it then asks for
+// (storage.ClientCredentialsTokenRequest), within one request.
+type secretProof struct{ secret string }
+
+type secretProofKey struct{}
+
+// keepSecretProof records the secret a client authenticated with.
+func keepSecretProof(ctx context.Context, secret string) {
+	if p, ok := ctx.Value(secretProofKey{}).(*secretProof); ok {
+		p.secret = secret
+	}
+}
+
+// takeSecretProof is the secret recorded for this request, if any.
+func takeSecretProof(ctx context.Context) application.CredentialProof {
+	if p, ok := ctx.Value(secretProofKey{}).(*secretProof); ok {
+		return application.CredentialProof{Secret: p.secret}
+	}
+	return application.CredentialProof{}
 }
 
 // serviceHandler puts in front of the library the two things it does not
@@ -54,6 +79,11 @@ func (p *Provider) serviceHandler(next http.Handler) http.Handler {
 		switch {
 		case r.Method == http.MethodPost && r.URL.Path == PathToken && p.isAssertionGrant(r):
 			p.assertionExchange(w, r)
+		case r.Method == http.MethodPost && r.URL.Path == PathToken:
+			// The library authenticates a client secret and asks for the
+			// token request in two calls; the secret it checked is handed
+			// from one to the other through the request's context.
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), secretProofKey{}, new(secretProof))))
 		case r.Method == http.MethodGet && r.URL.Path == PathDiscovery:
 			p.discovery(w, r, next)
 		default:
@@ -89,7 +119,7 @@ func (p *Provider) assertionExchange(w http.ResponseWriter, r *http.Request) {
 		op.RequestError(w, r, oidc.ErrInvalidRequest().WithDescription("use one client authentication method"), nil)
 		return
 	}
-	c, err := p.st.accounts.AuthenticateAssertion(ctx, application.AssertionInput{
+	c, proof, err := p.st.accounts.AuthenticateAssertion(ctx, application.AssertionInput{
 		Assertion: form.Get("client_assertion"), ClientID: form.Get("client_id"),
 		Audiences: []string{p.issuer, p.issuer + PathToken}})
 	if err != nil {
@@ -104,7 +134,7 @@ func (p *Provider) assertionExchange(w http.ResponseWriter, r *http.Request) {
 		op.RequestError(w, r, err, nil)
 		return
 	}
-	req := newServiceRequest(c, strings.Fields(form.Get("scope")), application.MethodPrivateKeyJWT, p.st.apiAudience)
+	req := newServiceRequest(c, strings.Fields(form.Get("scope")), application.MethodPrivateKeyJWT, proof, p.st.apiAudience)
 	cl := client{c: c, loginURL: p.st.loginURL, idTTL: p.st.accessTTL, allowHTTP: p.st.allowHTTP}
 	resp, err := op.CreateClientCredentialsTokenResponse(ctx, req, p.op, cl)
 	if err != nil {

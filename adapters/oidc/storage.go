@@ -310,6 +310,7 @@ func (s *storage) ClientCredentials(ctx context.Context, id, secret string) (op.
 	if err := s.admit(ctx, c, application.MethodClientSecret); err != nil {
 		return nil, err
 	}
+	keepSecretProof(ctx, secret)
 	return client{c: c, loginURL: s.loginURL, idTTL: s.accessTTL, allowHTTP: s.allowHTTP}, nil
 }
 
@@ -319,7 +320,7 @@ func (s *storage) ClientCredentialsTokenRequest(ctx context.Context, id string, 
 		return nil, tokenError(err)
 	}
 	if c.ServiceAccountID != nil {
-		return newServiceRequest(c, scopes, application.MethodClientSecret, s.apiAudience), nil
+		return newServiceRequest(c, scopes, application.MethodClientSecret, takeSecretProof(ctx), s.apiAudience), nil
 	}
 	return clientRequest{clientID: id, scopes: scopes}, nil
 }

@@ -90,6 +90,40 @@ func (r *ServiceAccountRepository) insert(ctx context.Context, a domain.ServiceA
 	return nil
 }
 
+// LockCredentials implements ports.ServiceAccountRepository. The lock is
+// the account's users row, FOR UPDATE on Postgres (the row revoking its
+// sessions and tokens locks too); a SQLite transaction holds the write
+// lock from its start.
+func (r *ServiceAccountRepository) LockCredentials(ctx context.Context, id uuid.UUID) (domain.ServiceAccountCredentials, error) {
+	db := conn(ctx, r.db)
+	lock := db.NewSelect().Model((*serviceAccountRow)(nil)).Column("sa.user_id").
+		Join("JOIN users AS u ON u.id = sa.user_id").Where("sa.user_id = ?", id)
+	if r.db.Dialect == Postgres {
+		lock = lock.For("UPDATE OF u")
+	}
+	var ids []uuid.UUID
+	if err := lock.Scan(ctx, &ids); err != nil {
+		return domain.ServiceAccountCredentials{}, dbError("lock service account", err)
+	}
+	if len(ids) == 0 {
+		return domain.ServiceAccountCredentials{}, domain.ErrServiceAccountNotFound
+	}
+	var out domain.ServiceAccountCredentials
+	var hashes [][]byte
+	if err := db.NewSelect().Model((*oauthClientRow)(nil)).Column("secret_hash").
+		Where("service_account_id = ?", id).Where("secret_hash IS NOT NULL").Scan(ctx, &hashes); err != nil {
+		return domain.ServiceAccountCredentials{}, dbError("read service account secret", err)
+	}
+	if len(hashes) > 0 {
+		out.SecretHash = hashes[0]
+	}
+	if err := db.NewSelect().Model((*serviceAccountKeyRow)(nil)).Column("kid").
+		Where("user_id = ?", id).Scan(ctx, &out.KIDs); err != nil {
+		return domain.ServiceAccountCredentials{}, dbError("read service account keys", err)
+	}
+	return out, nil
+}
+
 // selectAccounts reads accounts with the facts of their other rows.
 func (r *ServiceAccountRepository) selectAccounts(ctx context.Context, rows *[]serviceAccountRow) *bun.SelectQuery {
 	return conn(ctx, r.db).NewSelect().Model(rows).

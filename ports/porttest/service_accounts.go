@@ -330,6 +330,44 @@ func runServiceAccountRepository(t *testing.T, newStore func(t *testing.T) Servi
 func runServiceAccountKeys(t *testing.T, newStore func(t *testing.T) ServiceAccountStore) {
 	ctx := context.Background()
 
+	t.Run("locked_credentials_are_the_secret_and_the_keys", func(t *testing.T) {
+		s, org := saWorld(t, newStore)
+		a := NewTestServiceAccount(t, s, org.ID, "locked", domain.RoleMember, saBase)
+		k := newTestKey(a.ID, saBase)
+		require.NoError(t, s.Keys.Add(ctx, k, 10))
+		client, err := s.Clients.ByID(ctx, a.ClientID())
+		require.NoError(t, err)
+		var creds domain.ServiceAccountCredentials
+		require.NoError(t, s.Tx.WithinTx(ctx, func(ctx context.Context) error {
+			creds, err = s.Accounts.LockCredentials(ctx, a.ID)
+			return err
+		}))
+		assert.Equal(t, client.SecretHash, creds.SecretHash)
+		assert.Equal(t, []string{k.KID}, creds.KIDs)
+
+		require.NoError(t, s.Keys.Delete(ctx, a.ID, k.KID))
+		require.NoError(t, s.Clients.SetSecret(ctx, a.ClientID(), nil, saBase))
+		require.NoError(t, s.Tx.WithinTx(ctx, func(ctx context.Context) error {
+			creds, err = s.Accounts.LockCredentials(ctx, a.ID)
+			return err
+		}))
+		assert.Nil(t, creds.SecretHash, "no secret")
+		assert.Empty(t, creds.KIDs)
+
+		err = s.Tx.WithinTx(ctx, func(ctx context.Context) error {
+			_, err := s.Accounts.LockCredentials(ctx, uuid.New())
+			return err
+		})
+		assert.ErrorIs(t, err, domain.ErrServiceAccountNotFound)
+		person := NewUser("not-a-machine")
+		require.NoError(t, s.Users.Create(ctx, person))
+		err = s.Tx.WithinTx(ctx, func(ctx context.Context) error {
+			_, err := s.Accounts.LockCredentials(ctx, person.ID())
+			return err
+		})
+		assert.ErrorIs(t, err, domain.ErrServiceAccountNotFound, "a person has no service account credentials")
+	})
+
 	t.Run("add_get_list_delete", func(t *testing.T) {
 		s, org := saWorld(t, newStore)
 		a := NewTestServiceAccount(t, s, org.ID, "signer", domain.RoleMember, saBase)

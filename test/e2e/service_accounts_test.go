@@ -13,9 +13,11 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	mrand "math/rand/v2"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -589,5 +591,66 @@ func TestAdminServiceAccountsProvisionButNeverMakeOrUnmakeAdmins(t *testing.T) {
 		assert.Contains(t, string(m.Body), w.ids[orgAdmin], "the person admin stays")
 		assert.Equal(t, http.StatusOK, s.authed(t, http.MethodPatch, members+"/"+newcomer, admin,
 			map[string]any{"role": "admin"}).Status, "a person still promotes")
+	})
+}
+
+// TestServiceAccountTokenRacedWithRotationDoesNotOutliveIt races a token
+// request with the current secret against the secret's rotation, at
+// random offsets: a token issued on the old secret is ended by the
+// rotation, whichever commits first.
+func TestServiceAccountTokenRacedWithRotationDoesNotOutliveIt(t *testing.T) {
+	forEachDialectIssuer(t, func(t *testing.T, s *server) {
+		w := newWorld(t, s)
+		admin := w.tokens[orgAdmin]
+		id := newServiceAccount(t, s, admin, w.orgA, "Raced", "viewer")["id"].(string)
+		post := func(req *http.Request) (int, map[string]any) {
+			time.Sleep(time.Duration(mrand.IntN(3000)) * time.Microsecond)
+			res, err := s.client.Do(req)
+			if err != nil {
+				return 0, nil
+			}
+			defer func() { _ = res.Body.Close() }()
+			var out map[string]any
+			_ = json.NewDecoder(res.Body).Decode(&out)
+			return res.StatusCode, out
+		}
+		rotation := func() *http.Request {
+			req, _ := http.NewRequest(http.MethodPost, s.base+saPath(w.orgA, id, "secret"), nil)
+			req.Header.Set("Authorization", "Bearer "+admin)
+			return req
+		}
+		tokenWith := func(secret string) *http.Request {
+			form := url.Values{"grant_type": {"client_credentials"}}
+			req, _ := http.NewRequest(http.MethodPost, s.base+"/oauth/token", strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(secret))
+			return req
+		}
+		status, body := post(rotation())
+		require.Equal(t, http.StatusOK, status)
+		secret := body["client_secret"].(string)
+		issued := 0
+		for try := range 30 {
+			var (
+				wg               sync.WaitGroup
+				tokStatus, rotSt int
+				tokBody, rotBody map[string]any
+			)
+			wg.Add(2)
+			go func() { defer wg.Done(); tokStatus, tokBody = post(tokenWith(secret)) }()
+			go func() { defer wg.Done(); rotSt, rotBody = post(rotation()) }()
+			wg.Wait()
+			require.Equal(t, http.StatusOK, rotSt, "try %d", try)
+			secret = rotBody["client_secret"].(string)
+			if tokStatus != http.StatusOK {
+				assert.Equal(t, http.StatusUnauthorized, tokStatus, "try %d: %v", try, tokBody)
+				continue
+			}
+			issued++
+			res := s.authed(t, http.MethodPost, "/api/v1/authorize", tokBody["access_token"].(string),
+				map[string]any{"org_id": w.orgA, "permissions": []string{}})
+			assert.Equal(t, http.StatusUnauthorized, res.Status, "try %d: a token issued on the old secret outlives its rotation", try)
+		}
+		t.Logf("%d of 30 tokens were issued on the old secret", issued)
 	})
 }
