@@ -11,7 +11,10 @@ import (
 )
 
 // RotateSecret gives an endpoint a new secret, shown once; the previous
-// one keeps signing beside it for the configured overlap.
+// one keeps signing beside it for the configured overlap. While the secret
+// an earlier rotation replaced still signs, rotating again is refused
+// (domain.ErrRotationInProgress): it would drop a secret receivers may
+// still verify with.
 func (w *Webhooks) RotateSecret(ctx context.Context, p domain.Principal, id uuid.UUID) (WebhookWithSecret, error) {
 	c, e, err := w.access(ctx, p, id)
 	if err != nil {
@@ -53,7 +56,10 @@ func (w *Webhooks) Deliveries(ctx context.Context, p domain.Principal, id uuid.U
 
 // Replay sends a delivered (or given up) message to its endpoint again,
 // as a new delivery of the same message: the same webhook-id, so a
-// receiver that already has it can tell.
+// receiver that already has it can tell. A pending delivery is not
+// replayed, and at most one delivery of a message waits per endpoint (the
+// store enforces it, racing replays included): the worker queue is
+// shared, so replays must not pile up in it.
 func (w *Webhooks) Replay(ctx context.Context, p domain.Principal, id, deliveryID uuid.UUID) (domain.WebhookDelivery, error) {
 	c, e, err := w.access(ctx, p, id)
 	if err != nil {
@@ -65,6 +71,9 @@ func (w *Webhooks) Replay(ctx context.Context, p domain.Principal, id, deliveryI
 	}
 	if !e.Enabled {
 		return domain.WebhookDelivery{}, domain.ErrWebhookDisabled
+	}
+	if orig.Status == domain.DeliveryPending {
+		return domain.WebhookDelivery{}, domain.ErrDeliveryPending
 	}
 	now := w.d.Clock.Now()
 	d := domain.WebhookDelivery{ID: w.d.IDs.NewID(), EndpointID: id, MessageID: orig.MessageID, EventType: orig.EventType,

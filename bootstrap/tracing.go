@@ -4,16 +4,17 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/redis/go-redis/extra/redisotel/v9"
 	"github.com/redis/go-redis/v9"
-	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
-	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -39,18 +40,82 @@ type Tracing struct {
 // Enabled reports whether spans are made.
 func (t Tracing) Enabled() bool { return t.Provider != nil }
 
-// Transport wraps an outgoing HTTP client's transport (nil: the default
-// one) so each call is a client span that sends the trace context on;
-// with tracing off it returns base unchanged.
-func (t Tracing) Transport(base http.RoundTripper) http.RoundTripper {
+// webhookScope names the tracer of webhook deliveries.
+const webhookScope = "github.com/ums-project/ums/webhooks"
+
+// WebhookTransport wraps a webhook sender's transport (nil: the default
+// one) so each delivery is a client span that sends the trace context on,
+// as Transport does; but the span names the target by scheme, host and
+// port only. otelhttp records the whole URL (url.full), and the paths and
+// queries of webhook URLs often hold tokens. With tracing off it returns
+// base unchanged.
+func (t Tracing) WebhookTransport(base http.RoundTripper) http.RoundTripper {
 	if !t.Enabled() {
 		return base
 	}
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	return otelhttp.NewTransport(base, otelhttp.WithTracerProvider(t.Provider),
-		otelhttp.WithPropagators(t.Propagator), otelhttp.WithMeterProvider(metricnoop.NewMeterProvider()))
+	prop := t.Propagator
+	if prop == nil {
+		prop = newPropagator()
+	}
+	return &hostOnlyTransport{base: base, tracer: t.Provider.Tracer(webhookScope), prop: prop}
+}
+
+// hostOnlyTransport makes a client span per request whose attributes
+// never include the URL's path or query.
+type hostOnlyTransport struct {
+	base   http.RoundTripper
+	tracer trace.Tracer
+	prop   propagation.TextMapPropagator
+}
+
+// RoundTrip implements http.RoundTripper. The span ends with the answer's
+// headers: webhook answers are drained unread.
+func (h *hostOnlyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	attrs := []attribute.KeyValue{
+		attribute.String("http.request.method", r.Method),
+		attribute.String("url.scheme", r.URL.Scheme),
+		attribute.String("server.address", r.URL.Hostname()),
+	}
+	if port := urlPort(r.URL); port > 0 {
+		attrs = append(attrs, attribute.Int("server.port", port))
+	}
+	ctx, span := h.tracer.Start(r.Context(), "HTTP "+r.Method,
+		trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
+	defer span.End()
+	// A RoundTripper must not change its caller's request.
+	r = r.Clone(ctx)
+	h.prop.Inject(ctx, propagation.HeaderCarrier(r.Header))
+	res, err := h.base.RoundTrip(r)
+	if err != nil {
+		// Transport errors name the address dialled, never the URL
+		// (http.Client adds that, above the transport).
+		span.SetAttributes(attribute.String("error.type", fmt.Sprintf("%T", err)))
+		span.SetStatus(codes.Error, err.Error())
+		return nil, err
+	}
+	span.SetAttributes(attribute.Int("http.response.status_code", res.StatusCode))
+	if res.StatusCode >= 400 {
+		span.SetAttributes(attribute.String("error.type", strconv.Itoa(res.StatusCode)))
+		span.SetStatus(codes.Error, "")
+	}
+	return res, nil
+}
+
+// urlPort is the port u names or its scheme implies; 0 when neither.
+func urlPort(u *url.URL) int {
+	if p, err := strconv.Atoi(u.Port()); err == nil {
+		return p
+	}
+	switch u.Scheme {
+	case "https":
+		return 443
+	case "http":
+		return 80
+	}
+	return 0
 }
 
 func (t Tracing) forHTTP() httpadapter.Tracing {

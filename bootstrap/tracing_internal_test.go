@@ -172,7 +172,7 @@ func TestTracingOffByDefault(t *testing.T) {
 	assert.Nil(t, tr.Provider)
 	assert.NotNil(t, tr.Propagator, "trace context still has a propagator for outgoing calls")
 	base := http.DefaultTransport
-	assert.Equal(t, base, tr.Transport(base), "no wrapper on outgoing calls when off")
+	assert.Equal(t, base, tr.WebhookTransport(base), "no wrapper on outgoing calls when off")
 }
 
 func TestTracingRefusesUnsupportedSettings(t *testing.T) {
@@ -184,7 +184,7 @@ func TestTracingRefusesUnsupportedSettings(t *testing.T) {
 	assert.Contains(t, app.Err().Error(), "http/protobuf")
 }
 
-// An outgoing call made with Transport is a client span of the caller's
+// An outgoing call made with WebhookTransport is a client span of the caller's
 // span and sends the trace on in a W3C traceparent header.
 func TestTracingTransportPropagates(t *testing.T) {
 	rec := tracetest.NewSpanRecorder()
@@ -199,7 +199,7 @@ func TestTracingTransportPropagates(t *testing.T) {
 	ctx, parent := tp.Tracer("test").Start(context.Background(), "job")
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, peer.URL+"/hook", nil)
 	require.NoError(t, err)
-	res, err := (&http.Client{Transport: tr.Transport(nil)}).Do(req)
+	res, err := (&http.Client{Transport: tr.WebhookTransport(nil)}).Do(req)
 	require.NoError(t, err)
 	_ = res.Body.Close()
 	parent.End()

@@ -75,8 +75,9 @@ func newWebhooks(p webhooksParams) *application.Webhooks {
 
 // WebhookWorkerModule delivers webhooks while the server runs; it stops
 // before the database closes. Its HTTP transport goes through
-// Tracing.Transport, so with tracing on each delivery is a client span
-// that carries the trace context to the receiver.
+// Tracing.WebhookTransport, so with tracing on each delivery is a client
+// span, naming the endpoint's scheme and host only, that carries the
+// trace context to the receiver.
 var WebhookWorkerModule = fx.Module("webhookworker",
 	fx.Invoke(runWebhookWorker),
 )
@@ -100,7 +101,7 @@ type webhookWorkerParams struct {
 func runWebhookWorker(p webhookWorkerParams) {
 	c := p.Config
 	sender := webhook.NewSender(webhook.SenderConfig{Timeout: c.WebhookTimeout, UserAgent: c.AppName + "-Webhooks/1",
-		WrapTransport: p.Tracing.Transport}, p.Guard)
+		WrapTransport: p.Tracing.WebhookTransport}, p.Guard)
 	w := application.NewWebhookWorker(p.Outbox, p.Endpoints, sender, p.Tx, p.Audit, p.Clock, p.IDs, p.Interest,
 		application.WebhookDeliveryConfig{Timeout: c.WebhookTimeout, RetryBase: c.WebhookRetryBase,
 			MaxAttempts: c.WebhookMaxAttempts, DisableAfter: c.WebhookDisableAfter, Retention: c.WebhookRetention})

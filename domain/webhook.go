@@ -248,7 +248,30 @@ var (
 		Message: "the endpoint is disabled; enable it first"}
 	ErrTooManyWebhookEndpoints = &Error{Kind: KindConflict, Code: "too_many_endpoints",
 		Message: "at most 25 endpoints per organization, and 25 system endpoints; delete one first"}
+	// ErrDeliveryPending refuses replaying a delivery still being tried:
+	// its retries already send the message.
+	ErrDeliveryPending = &Error{Kind: KindConflict, Code: "delivery_pending",
+		Message: "the delivery is still pending; replay it once it has succeeded or failed"}
+	// ErrReplayPending refuses a replay while the endpoint already has a
+	// pending delivery of the message, so replays cannot pile up in the
+	// queue every endpoint shares.
+	ErrReplayPending = &Error{Kind: KindConflict, Code: "replay_pending",
+		Message: "the endpoint already has a pending delivery of this message; wait until it has succeeded or failed"}
+	// ErrRotationInProgress matches any WebhookRotationInProgress error.
+	ErrRotationInProgress = &Error{Kind: KindConflict, Code: "rotation_in_progress",
+		Message: "the secret replaced by the last rotation still signs; rotate again once its overlap has ended"}
 )
+
+// WebhookRotationInProgress refuses a rotation while the secret replaced
+// by the last one still signs until `until`: rotating again would drop
+// it, and receivers may not have switched yet.
+func WebhookRotationInProgress(until time.Time) *Error {
+	// Rounded up to the second, so rotating at the time named succeeds.
+	end := until.UTC().Add(time.Second - time.Nanosecond).Truncate(time.Second)
+	return &Error{Kind: KindConflict, Code: ErrRotationInProgress.Code,
+		Message: "the secret replaced by the last rotation still signs until " + end.Format(time.RFC3339) +
+			"; rotate again after that"}
+}
 
 // MaxWebhookEndpoints bounds the endpoints of one organization, and the
 // system endpoints: every event is sent to each of them, so an unbounded

@@ -49,7 +49,11 @@ type WebhookEndpointRepository interface {
 	Update(ctx context.Context, id uuid.UUID, ch domain.WebhookEndpointChange) error
 	// RotateSecret makes secret the signing secret and keeps the one it
 	// replaces signing beside it until previousUntil (not at all when
-	// previousUntil is not after at); domain.ErrWebhookNotFound.
+	// previousUntil is not after at); domain.ErrWebhookNotFound. While
+	// the secret a previous rotation replaced still signs at `at`, it
+	// changes nothing and returns domain.WebhookRotationInProgress
+	// (errors.Is domain.ErrRotationInProgress): of concurrent rotations
+	// one wins.
 	RotateSecret(ctx context.Context, id uuid.UUID, secret string, previousUntil, at time.Time) error
 	// Delete removes the endpoint with its deliveries;
 	// domain.ErrWebhookNotFound.
@@ -116,7 +120,10 @@ type WebhookOutbox interface {
 	// Instances taking at once never get the same message.
 	TakeMessages(ctx context.Context, at time.Time, limit int) ([]WebhookMessage, error)
 	// AddDeliveries stores pending deliveries, due at their
-	// NextAttemptAt; domain.ErrWebhookNotFound when an endpoint is gone.
+	// NextAttemptAt; domain.ErrWebhookNotFound when an endpoint is gone,
+	// domain.ErrReplayPending (nothing stored) when an endpoint already
+	// has a pending delivery of the message: concurrent additions never
+	// leave two.
 	AddDeliveries(ctx context.Context, ds []domain.WebhookDelivery) error
 	// ClaimDeliveries takes up to limit pending deliveries due at now to
 	// enabled endpoints, counts an attempt for each and hides them from

@@ -247,8 +247,11 @@ func webhookFound(what string, res interface{ RowsAffected() (int64, error) }) e
 }
 
 // RotateSecret implements ports.WebhookEndpointRepository. The current
-// secret moves to previous_secret in the statement itself: no read, so no
-// concurrent rotation is lost between a read and a write.
+// secret moves to previous_secret in the statement itself, guarded by "no
+// previous secret still signs": no read between check and write, so of
+// concurrent rotations one changes the row (Postgres re-checks the guard
+// on the row a concurrent rotation committed; SQLite has one writer) and
+// no secret receivers still use is dropped.
 func (r *WebhookEndpointRepository) RotateSecret(ctx context.Context, id uuid.UUID, secret string, previousUntil, at time.Time) error {
 	sealed, err := r.seal(id, secret)
 	if err != nil {
@@ -260,11 +263,29 @@ func (r *WebhookEndpointRepository) RotateSecret(ctx context.Context, id uuid.UU
 	} else {
 		q = q.Set("previous_secret = NULL").Set("previous_secret_expires_at = NULL")
 	}
-	res, err := q.Set("updated_at = ?", at.UTC()).Where("id = ?", id).Exec(ctx)
+	res, err := q.Set("updated_at = ?", at.UTC()).Where("id = ?", id).
+		Where("previous_secret IS NULL OR previous_secret_expires_at IS NULL OR previous_secret_expires_at <= ?", at.UTC()).
+		Exec(ctx)
 	if err != nil {
 		return dbError("rotate webhook secret", err)
 	}
-	return webhookFound("rotate webhook secret", res)
+	n, err := oauthRowsChanged("rotate webhook secret", res)
+	if err != nil || n > 0 {
+		return err
+	}
+	// Nothing changed: the endpoint is gone, or a previous secret signs.
+	var rows []webhookEndpointRow
+	if err := conn(ctx, r.db).NewSelect().Model(&rows).Column("previous_secret_expires_at").
+		Where("id = ?", id).Limit(1).Scan(ctx); err != nil {
+		return dbError("rotate webhook secret", err)
+	}
+	if len(rows) == 0 {
+		return domain.ErrWebhookNotFound
+	}
+	if until := rows[0].PreviousSecretExpiresAt; until != nil {
+		return domain.WebhookRotationInProgress(*until)
+	}
+	return domain.ErrRotationInProgress
 }
 
 // Delete implements ports.WebhookEndpointRepository; the deliveries go

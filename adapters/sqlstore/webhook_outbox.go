@@ -138,7 +138,14 @@ func (o *WebhookOutbox) TakeMessages(ctx context.Context, at time.Time, limit in
 	return out, nil
 }
 
-// AddDeliveries implements ports.WebhookOutbox.
+// webhookPendingIndex is the unique index of pending deliveries per
+// endpoint and message; SQLite names its columns instead.
+const webhookPendingIndex = "webhook_deliveries_pending_idx"
+
+// AddDeliveries implements ports.WebhookOutbox. The unique index on
+// pending deliveries of (endpoint, message) refuses a second one, so
+// racing replays cannot both get in; fan-out never trips it, taking each
+// message once and adding one delivery per endpoint.
 func (o *WebhookOutbox) AddDeliveries(ctx context.Context, ds []domain.WebhookDelivery) error {
 	if len(ds) == 0 {
 		return nil
@@ -155,6 +162,9 @@ func (o *WebhookOutbox) AddDeliveries(ctx context.Context, ds []domain.WebhookDe
 	if _, err := conn(ctx, o.db).NewInsert().Model(&rows).Exec(ctx); err != nil {
 		if oauthParentMissing(err) {
 			return domain.ErrWebhookNotFound
+		}
+		if name, ok := uniqueViolation(err); ok && (name == webhookPendingIndex || name == "webhook_deliveries.endpoint_id") {
+			return domain.ErrReplayPending
 		}
 		return dbError("add webhook deliveries", err)
 	}

@@ -132,12 +132,17 @@ var internalPrefixes = []netip.Prefix{
 var (
 	nat64     = netip.MustParsePrefix("64:ff9b::/96")
 	sixToFour = netip.MustParsePrefix("2002::/16")
+	// globalUnicast is the only IPv6 space public services are numbered
+	// from; beyond it lie forms that reach IPv4 or local hosts
+	// (IPv4-compatible ::a.b.c.d, SIIT ::ffff:0:a.b.c.d) on some stacks.
+	globalUnicast = netip.MustParsePrefix("2000::/3")
 )
 
 // Internal reports whether ip is an address webhooks must not reach in
 // production: private, loopback, link-local, unspecified, multicast,
-// CGNAT, reserved or documentation ranges, and IPv6 forms that embed such
-// an IPv4 address (mapped, NAT64, 6to4).
+// CGNAT, reserved or documentation ranges, IPv6 forms that embed such an
+// IPv4 address (mapped, NAT64, 6to4), and any other IPv6 address outside
+// global unicast 2000::/3.
 func Internal(ip netip.Addr) bool {
 	ip = ip.Unmap()
 	if !ip.IsValid() || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
@@ -156,6 +161,11 @@ func Internal(ip netip.Addr) bool {
 		}
 		if sixToFour.Contains(ip) {
 			return Internal(netip.AddrFrom4([4]byte{b[2], b[3], b[4], b[5]}))
+		}
+		// An allow list, not more prefixes to deny: what is not public
+		// unicast (NAT64 aside, judged above by its IPv4) is refused.
+		if !globalUnicast.Contains(ip) {
+			return true
 		}
 	}
 	return false

@@ -27,7 +27,7 @@ type SenderConfig struct {
 	// UserAgent names UMS to receivers.
 	UserAgent string
 	// WrapTransport, when set, wraps the guarded transport: the hook for
-	// tracing (an otelhttp transport adds a client span and sends the
+	// tracing (a transport that adds a client span and sends the
 	// trace context on). The guard stays underneath, on every dial.
 	WrapTransport func(http.RoundTripper) http.RoundTripper
 }

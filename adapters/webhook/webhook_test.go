@@ -29,12 +29,15 @@ func TestInternalAddresses(t *testing.T) {
 		"240.0.0.1", "198.18.0.1", "192.0.2.10", "::1", "::", "fe80::1", "fc00::1", "fd12:3456::1", "ff02::1",
 		"::ffff:127.0.0.1", "::ffff:10.0.0.1", "64:ff9b::a00:1", "64:ff9b::7f00:1", "2002:7f00:1::1", "2001:db8::1",
 		"64:ff9b:1::1", "fec0::1",
+		// IPv4-compatible, SIIT-translated and other IPv6 outside 2000::/3.
+		"::127.0.0.1", "::169.254.169.254", "::10.0.0.1", "::8.8.8.8", "::ffff:0:7f00:1", "::ffff:0:a9fe:a9fe",
+		"::ffff:0:808:808", "::2", "4000::1", "e000::1", "1000::1",
 	} {
 		assert.True(t, webhook.Internal(netip.MustParseAddr(a)), a)
 	}
 	for _, a := range []string{
 		"8.8.8.8", "1.1.1.1", "93.184.216.34", "172.32.0.1", "100.128.0.1", "192.169.0.1", "2606:4700:4700::1111",
-		"::ffff:8.8.8.8", "64:ff9b::808:808", "2002:808:808::1",
+		"::ffff:8.8.8.8", "64:ff9b::808:808", "2002:808:808::1", "2a00:1450:4001:82a::200e", "2001:4860:4860::8888",
 	} {
 		assert.False(t, webhook.Internal(netip.MustParseAddr(a)), a)
 	}
@@ -56,6 +59,9 @@ func TestGuardRegistration(t *testing.T) {
 		"https:///nohost":                 "invalid_url",
 		"https://100.64.1.1/carrier-nat":  "url_not_allowed",
 		"https://[64:ff9b::a9fe:a9fe]/md": "url_not_allowed",
+		"https://[::127.0.0.1]/hook":      "url_not_allowed",
+		"https://[::169.254.169.254]/md":  "url_not_allowed",
+		"https://[::ffff:0:a9fe:a9fe]/md": "url_not_allowed",
 	} {
 		fe := prod.CheckURL(ctx, "url", raw)
 		if assert.NotNil(t, fe, raw) {

@@ -596,7 +596,8 @@ func runWebhookClaims(t *testing.T, newStore func(t *testing.T) WebhookStore) {
 		until := whBase.Add(time.Hour)
 		require.NoError(t, s.Endpoints.RotateSecret(ctx, e.ID, "whsec_bmV3", until, whBase))
 		m := enqueueMessage(t, s, domain.WebhookUserCreated, nil, whBase)
-		d1, d2 := pendingDelivery(e, m, whBase), pendingDelivery(e, m, until)
+		m2 := enqueueMessage(t, s, domain.WebhookUserCreated, nil, whBase)
+		d1, d2 := pendingDelivery(e, m, whBase), pendingDelivery(e, m2, until)
 		require.NoError(t, s.Outbox.AddDeliveries(ctx, []domain.WebhookDelivery{d1, d2}))
 		got := claim(t, s, whBase)
 		require.Len(t, got, 1)
@@ -606,7 +607,7 @@ func runWebhookClaims(t *testing.T, newStore func(t *testing.T) WebhookStore) {
 		require.Len(t, got, 1)
 		assert.Equal(t, []string{"whsec_bmV3"}, got[0].Secrets, "the overlap is over")
 
-		require.NoError(t, s.Endpoints.RotateSecret(ctx, e.ID, "whsec_bmV3ZXI=", whBase, whBase))
+		require.NoError(t, s.Endpoints.RotateSecret(ctx, e.ID, "whsec_bmV3ZXI=", until, until))
 		d3 := pendingDelivery(e, m, until.Add(whLease))
 		require.NoError(t, s.Outbox.AddDeliveries(ctx, []domain.WebhookDelivery{d3}))
 		require.NoError(t, s.Outbox.Finish(ctx, d2.ID, ports.DeliveryOutcome{Status: 200, At: until}))
@@ -614,6 +615,134 @@ func runWebhookClaims(t *testing.T, newStore func(t *testing.T) WebhookStore) {
 		require.Len(t, got, 1)
 		assert.Equal(t, []string{"whsec_bmV3ZXI="}, got[0].Secrets, "no overlap: the old one stops at once")
 		assert.ErrorIs(t, s.Endpoints.RotateSecret(ctx, uuid.New(), "x", until, whBase), domain.ErrWebhookNotFound)
+	})
+
+	t.Run("rotation_is_refused_while_the_previous_secret_signs", func(t *testing.T) {
+		s := newStore(t)
+		e := NewTestEndpoint(t, s, nil, "whsec_b3JpZ2luYWw=", whBase)
+		until := whBase.Add(time.Hour)
+		require.NoError(t, s.Endpoints.RotateSecret(ctx, e.ID, "whsec_Zmlyc3Q=", until, whBase))
+		err := s.Endpoints.RotateSecret(ctx, e.ID, "whsec_c2Vjb25k", until.Add(time.Hour), until.Add(-time.Microsecond))
+		require.ErrorIs(t, err, domain.ErrRotationInProgress, "the original secret still signs")
+		assert.Contains(t, err.Error(), until.Truncate(time.Second).Add(time.Second).Format(time.RFC3339),
+			"says when the overlap ends, rounded up to the second")
+		m := enqueueMessage(t, s, domain.WebhookUserCreated, nil, whBase)
+		d := pendingDelivery(e, m, whBase)
+		require.NoError(t, s.Outbox.AddDeliveries(ctx, []domain.WebhookDelivery{d}))
+		got := claim(t, s, whBase)
+		require.Len(t, got, 1)
+		assert.Equal(t, []string{"whsec_Zmlyc3Q=", "whsec_b3JpZ2luYWw="}, got[0].Secrets, "the refused rotation changed nothing")
+		ep, err := s.Endpoints.ByID(ctx, e.ID)
+		require.NoError(t, err)
+		assert.Equal(t, until, *ep.PreviousSecretExpiresAt)
+
+		require.NoError(t, s.Endpoints.RotateSecret(ctx, e.ID, "whsec_c2Vjb25k", until.Add(time.Hour), until),
+			"the overlap is over")
+		require.NoError(t, s.Outbox.Finish(ctx, d.ID, ports.DeliveryOutcome{Status: 200, At: until}))
+		d2 := pendingDelivery(e, m, until)
+		require.NoError(t, s.Outbox.AddDeliveries(ctx, []domain.WebhookDelivery{d2}))
+		got = claim(t, s, until)
+		require.Len(t, got, 1)
+		assert.Equal(t, []string{"whsec_c2Vjb25k", "whsec_Zmlyc3Q="}, got[0].Secrets)
+
+		// Without an overlap nothing keeps signing, so nothing blocks.
+		other := NewTestEndpoint(t, s, nil, "s", whBase)
+		require.NoError(t, s.Endpoints.RotateSecret(ctx, other.ID, "a", whBase, whBase))
+		require.NoError(t, s.Endpoints.RotateSecret(ctx, other.ID, "b", whBase, whBase))
+	})
+
+	t.Run("concurrent_rotations_have_one_winner", func(t *testing.T) {
+		s := newStore(t)
+		for round := range 5 {
+			e := NewTestEndpoint(t, s, nil, "whsec_b3JpZ2luYWw=", whBase)
+			secrets := []string{"whsec_YQ==", "whsec_Yg==", "whsec_Yw==", "whsec_ZA=="}
+			errs := oauthRace(len(secrets), func(i int) error {
+				return s.Tx.WithinTx(ctx, func(ctx context.Context) error {
+					return s.Endpoints.RotateSecret(ctx, e.ID, secrets[i], whBase.Add(time.Hour), whBase)
+				})
+			})
+			winner := -1
+			for i, err := range errs {
+				if err == nil {
+					assert.Equal(t, -1, winner, "round %d: a second rotation won", round)
+					winner = i
+					continue
+				}
+				require.ErrorIs(t, err, domain.ErrRotationInProgress, "round %d", round)
+			}
+			require.NotEqual(t, -1, winner, "round %d: one rotation wins", round)
+			d := pendingDelivery(e, enqueueMessage(t, s, domain.WebhookUserCreated, nil, whBase), whBase)
+			require.NoError(t, s.Outbox.AddDeliveries(ctx, []domain.WebhookDelivery{d}))
+			got := claim(t, s, whBase)
+			require.Len(t, got, 1)
+			assert.Equal(t, []string{secrets[winner], "whsec_b3JpZ2luYWw="}, got[0].Secrets,
+				"round %d: the original secret still signs", round)
+			require.NoError(t, s.Outbox.Finish(ctx, d.ID, ports.DeliveryOutcome{Status: 200, At: whBase}))
+		}
+	})
+
+	t.Run("one_pending_delivery_per_endpoint_and_message", func(t *testing.T) {
+		s := newStore(t)
+		e := NewTestEndpoint(t, s, nil, "s", whBase)
+		other := NewTestEndpoint(t, s, nil, "s", whBase)
+		m := enqueueMessage(t, s, domain.WebhookUserCreated, nil, whBase)
+		d := pendingDelivery(e, m, whBase)
+		require.NoError(t, s.Outbox.AddDeliveries(ctx, []domain.WebhookDelivery{d, pendingDelivery(other, m, whBase)}),
+			"fan-out: one per endpoint")
+		replay := func(of domain.WebhookDelivery) domain.WebhookDelivery {
+			r := pendingDelivery(e, m, whBase)
+			r.ReplayOf = &of.ID
+			return r
+		}
+		early := replay(d)
+		assert.ErrorIs(t, s.Outbox.AddDeliveries(ctx, []domain.WebhookDelivery{early}), domain.ErrReplayPending,
+			"the original is still pending")
+		_, err := s.Outbox.Delivery(ctx, e.ID, early.ID)
+		assert.ErrorIs(t, err, domain.ErrDeliveryNotFound, "nothing stored")
+		require.NoError(t, s.Outbox.AddDeliveries(ctx,
+			[]domain.WebhookDelivery{pendingDelivery(e, enqueueMessage(t, s, domain.WebhookUserCreated, nil, whBase), whBase)}),
+			"another message")
+
+		require.NoError(t, s.Outbox.Finish(ctx, d.ID, ports.DeliveryOutcome{Status: 200, At: whBase}))
+		r1 := replay(d)
+		require.NoError(t, s.Outbox.AddDeliveries(ctx, []domain.WebhookDelivery{r1}))
+		assert.ErrorIs(t, s.Outbox.AddDeliveries(ctx, []domain.WebhookDelivery{replay(d)}), domain.ErrReplayPending,
+			"the first replay is pending")
+		require.NoError(t, s.Outbox.Finish(ctx, r1.ID, ports.DeliveryOutcome{Error: "HTTP 500", At: whBase}))
+		require.NoError(t, s.Outbox.AddDeliveries(ctx, []domain.WebhookDelivery{replay(r1)}), "the replay failed: again")
+	})
+
+	t.Run("concurrent_replays_leave_one_pending", func(t *testing.T) {
+		s := newStore(t)
+		e := NewTestEndpoint(t, s, nil, "s", whBase)
+		for round := range 5 {
+			m := enqueueMessage(t, s, domain.WebhookUserCreated, nil, whBase)
+			d := pendingDelivery(e, m, whBase)
+			require.NoError(t, s.Outbox.AddDeliveries(ctx, []domain.WebhookDelivery{d}))
+			require.NoError(t, s.Outbox.Finish(ctx, d.ID, ports.DeliveryOutcome{Status: 200, At: whBase}))
+			const racers = 6
+			errs := oauthRace(racers, func(int) error {
+				r := pendingDelivery(e, m, whBase)
+				r.ReplayOf = &d.ID
+				return s.Tx.WithinTx(ctx, func(ctx context.Context) error {
+					return s.Outbox.AddDeliveries(ctx, []domain.WebhookDelivery{r})
+				})
+			})
+			made := 0
+			for _, err := range errs {
+				if err == nil {
+					made++
+					continue
+				}
+				require.ErrorIs(t, err, domain.ErrReplayPending, "round %d", round)
+			}
+			assert.Equal(t, 1, made, "round %d", round)
+			pending, _, err := s.Outbox.Deliveries(ctx, e.ID, domain.DeliveryPending, ports.Page{Limit: 100})
+			require.NoError(t, err)
+			require.Len(t, pending, 1, "round %d: one pending replay", round)
+			assert.Equal(t, &d.ID, pending[0].ReplayOf)
+			require.NoError(t, s.Outbox.Finish(ctx, pending[0].ID, ports.DeliveryOutcome{Status: 200, At: whBase}))
+		}
 	})
 
 	t.Run("concurrent_claims_never_share_a_delivery", func(t *testing.T) {

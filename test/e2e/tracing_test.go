@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -287,5 +288,58 @@ func TestTracingOffLeavesRequestsUntraced(t *testing.T) {
 	require.Eventually(t, func() bool { return logs.FilterMessage("request").Len() > 0 }, 5*time.Second, 10*time.Millisecond)
 	for _, e := range logs.FilterMessage("request").AllUntimed() {
 		assert.NotContains(t, e.ContextMap(), "trace_id", "tracing is off by default")
+	}
+}
+
+// TestTracingWebhookDeliveryHidesTheURLPath: a delivery is a client span
+// that sends the trace context to the receiver, but names the endpoint by
+// scheme, host and port only: webhook paths and queries often hold tokens.
+func TestTracingWebhookDeliveryHidesTheURLPath(t *testing.T) {
+	s := startTraced(t, dbtest.SQLiteURL(t), webhookEnv(nil))
+	_, err := bootstrap.CreateAdmin(context.Background(), s.cfg, zap.NewNop(), application.RegisterInput{
+		Email: "sys@example.com", Username: "sys", Password: testPass})
+	require.NoError(t, err)
+	admin := login(t, s.server, "sys", testPass).AccessToken
+	rcv := newReceiver(t)
+	const pathToken, queryToken = "p4th-t0ken", "qu3ry-t0ken"
+	createWebhook(t, s.server, admin, map[string]any{"url": rcv.url("/hooks/" + pathToken + "?token=" + queryToken),
+		"events": []string{"user.created"}})
+	user := registerUser(t, s.server, "webhook-traced")
+	h := rcv.waitFor(t, "user.created", 10*time.Second, event("/hooks/"+pathToken, "user.created", user))
+
+	parts := strings.Split(h.Header.Get("traceparent"), "-")
+	require.Len(t, parts, 4, "the receiver got a traceparent: %q", h.Header.Get("traceparent"))
+	var client sdktrace.ReadOnlySpan
+	require.Eventually(t, func() bool {
+		for _, sp := range s.spans.Ended() {
+			if sp.SpanContext().TraceID().String() == parts[1] && sp.SpanContext().SpanID().String() == parts[2] {
+				client = sp
+				return true
+			}
+		}
+		return false
+	}, 5*time.Second, 10*time.Millisecond, "no ended span is the traceparent's parent")
+	assert.Equal(t, trace.SpanKindClient, client.SpanKind())
+	host, _ := attr(client, "server.address")
+	assert.Equal(t, "127.0.0.1", host.AsString())
+	port, _ := attr(client, "server.port")
+	assert.Equal(t, rcv.srv.Listener.Addr().(*net.TCPAddr).Port, int(port.AsInt64()))
+	status, _ := attr(client, "http.response.status_code")
+	assert.EqualValues(t, http.StatusNoContent, status.AsInt64())
+
+	for _, sp := range s.spans.Ended() {
+		texts := []string{sp.Name(), sp.Status().Description}
+		for _, kv := range sp.Attributes() {
+			texts = append(texts, string(kv.Key)+"="+kv.Value.Emit())
+		}
+		for _, ev := range sp.Events() {
+			for _, kv := range ev.Attributes {
+				texts = append(texts, string(kv.Key)+"="+kv.Value.Emit())
+			}
+		}
+		for _, text := range texts {
+			assert.NotContains(t, text, pathToken, "span %q", sp.Name())
+			assert.NotContains(t, text, queryToken, "span %q", sp.Name())
+		}
 	}
 }

@@ -365,6 +365,29 @@ func TestWebhookReplay(t *testing.T) {
 		assert.Equal(t, http.StatusNotFound, w.sys(t, http.MethodPost, webhooksPath+"/"+id+"/deliveries/nope/replay", nil).Status)
 		assert.Len(t, auditDetails(t, s, "webhook.delivery_replayed"), 1)
 
+		// Replays are bounded: a pending delivery is not replayed, and one
+		// delivery of a message at most waits per endpoint. The receiver
+		// fails, so the next replay stays pending while this is checked.
+		rcv.setRespond(func(hook, int) (int, time.Duration) { return http.StatusInternalServerError, 0 })
+		replayOf := func(delivery string) response {
+			return w.sys(t, http.MethodPost, webhooksPath+"/"+id+"/deliveries/"+delivery+"/replay", nil)
+		}
+		res = replayOf(original["id"].(string))
+		require.Equal(t, http.StatusAccepted, res.Status, string(res.Body))
+		pending := res.JSON(t)["id"].(string)
+		for delivery, code := range map[string]string{pending: "delivery_pending",
+			original["id"].(string): "replay_pending", replay["id"].(string): "replay_pending"} {
+			res = replayOf(delivery)
+			require.Equal(t, http.StatusConflict, res.Status, string(res.Body))
+			assert.Equal(t, code, res.JSON(t)["code"])
+		}
+		assert.Len(t, webhookDeliveries(t, s, sys, id, "?status=pending"), 1, "one waits")
+		rcv.setRespond(func(hook, int) (int, time.Duration) { return http.StatusNoContent, 0 })
+		ds = settled(t, s, sys, id)
+		require.Len(t, ds, 3)
+		assert.Equal(t, "succeeded", ds[0]["status"], "the replay got through once the receiver recovered")
+		assert.Len(t, auditDetails(t, s, "webhook.delivery_replayed"), 2, "refused replays are not")
+
 		res = w.sys(t, http.MethodPatch, webhooksPath+"/"+id, map[string]any{"enabled": false})
 		require.Equal(t, http.StatusOK, res.Status)
 		assert.Equal(t, "manual", res.JSON(t)["disabled_reason"])
@@ -393,6 +416,15 @@ func TestWebhookSecretRotation(t *testing.T) {
 		assert.WithinDuration(t, time.Now().Add(2*time.Second), until, time.Second)
 		assert.NotContains(t, string(w.sys(t, http.MethodGet, webhooksPath+"/"+id, nil).Body), newSecret)
 
+		// Rotating again during the overlap would drop the old secret,
+		// which receivers may still verify with.
+		res = w.sys(t, http.MethodPost, webhooksPath+"/"+id+"/rotate-secret", nil)
+		require.Equal(t, http.StatusConflict, res.Status, string(res.Body))
+		assert.Equal(t, "rotation_in_progress", res.JSON(t)["code"])
+		assert.Contains(t, res.JSON(t)["detail"], until.Add(time.Second-time.Nanosecond).Truncate(time.Second).UTC().Format(time.RFC3339),
+			"says when the overlap ends")
+		assert.NotContains(t, string(res.Body), newSecret)
+
 		during := registerUser(t, s, "rotation1")
 		h := rcv.waitFor(t, "during the overlap", 10*time.Second, event("/h", "user.created", during))
 		require.True(t, time.Now().Before(until), "the test is too slow for its overlap")
@@ -406,7 +438,11 @@ func TestWebhookSecretRotation(t *testing.T) {
 		requireHeaders(t, h, 1)
 		v.requireVerified(t, newSecret, h)
 		assert.Error(t, v.check(t, oldSecret, h), "the old secret no longer signs")
-		assert.Len(t, auditDetails(t, s, "webhook.secret_rotated"), 1)
+		assert.Len(t, auditDetails(t, s, "webhook.secret_rotated"), 1, "the refused rotation is not")
+
+		res = w.sys(t, http.MethodPost, webhooksPath+"/"+id+"/rotate-secret", nil)
+		require.Equal(t, http.StatusOK, res.Status, "the overlap is over: %s", res.Body)
+		assert.NotEqual(t, newSecret, res.JSON(t)["secret"])
 	})
 }
 
