@@ -330,11 +330,11 @@ func TestTracingWebhookDeliveryHidesTheURLPath(t *testing.T) {
 	for _, sp := range s.spans.Ended() {
 		texts := []string{sp.Name(), sp.Status().Description}
 		for _, kv := range sp.Attributes() {
-			texts = append(texts, string(kv.Key)+"="+kv.Value.Emit())
+			texts = append(texts, string(kv.Key)+"="+kv.Value.String())
 		}
 		for _, ev := range sp.Events() {
 			for _, kv := range ev.Attributes {
-				texts = append(texts, string(kv.Key)+"="+kv.Value.Emit())
+				texts = append(texts, string(kv.Key)+"="+kv.Value.String())
 			}
 		}
 		for _, text := range texts {
