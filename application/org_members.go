@@ -81,7 +81,7 @@ func (s *Orgs) SetMemberRole(ctx context.Context, p domain.Principal, orgID, use
 			return err
 		}
 		if losesAdmin {
-			if err := s.keepAnAdmin(ctx, orgID); err != nil {
+			if err := s.keepAnAdmin(ctx, orgID, userID); err != nil {
 				return err
 			}
 		}
@@ -112,7 +112,7 @@ func (s *Orgs) RemoveMember(ctx context.Context, p domain.Principal, orgID, user
 			return err
 		}
 		if m.RemovalLosesAdmin() {
-			if err := s.keepAnAdmin(ctx, orgID); err != nil {
+			if err := s.keepAnAdmin(ctx, orgID, userID); err != nil {
 				return err
 			}
 		}
@@ -149,10 +149,19 @@ func adminRoleByPeople(p domain.Principal, roles ...domain.Role) error {
 	return nil
 }
 
-// keepAnAdmin refuses a change that would leave the organization without
-// an admin; the count locks the admin rows, so two concurrent demotions
-// cannot both pass.
-func (s *Orgs) keepAnAdmin(ctx context.Context, orgID uuid.UUID) error {
+// keepAnAdmin refuses a change of userID's admin membership that would
+// leave the organization without a person as admin; the count locks the
+// admin rows, so two concurrent demotions cannot both pass. A service
+// account's admin role is not counted (it never gives the role), so
+// taking it away needs no other admin.
+func (s *Orgs) keepAnAdmin(ctx context.Context, orgID, userID uuid.UUID) error {
+	u, err := s.users.ByID(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if u.IsServiceAccount() {
+		return nil
+	}
 	n, err := s.members.LockAdmins(ctx, orgID)
 	if err != nil {
 		return err

@@ -63,9 +63,11 @@ type MembershipRepository interface {
 	SetRole(ctx context.Context, orgID, userID uuid.UUID, from, to domain.Role, at time.Time) error
 	// Remove deletes the membership or returns domain.ErrMembershipNotFound.
 	Remove(ctx context.Context, orgID, userID uuid.UUID) error
-	// LockAdmins locks the organization's admin memberships until the
-	// transaction in ctx ends and returns how many there are, so two
-	// concurrent demotions cannot both pass a last-admin check.
+	// LockAdmins locks the organization's admin memberships of people
+	// until the transaction in ctx ends and returns how many there are, so
+	// two concurrent demotions cannot both pass a last-admin check.
+	// Service accounts are not counted: they never give the admin role,
+	// so an organization left to them has no admin who could.
 	LockAdmins(ctx context.Context, orgID uuid.UUID) (int, error)
 	// ByOrg lists an organization's members ordered by (created_at,
 	// user_id), keyset-paginated.

@@ -125,9 +125,11 @@ func (r *MembershipRepository) Remove(ctx context.Context, orgID, userID uuid.UU
 // IMMEDIATE), so a plain count inside the transaction is already exclusive.
 // Outside a transaction the lock ends with the statement.
 func (r *MembershipRepository) LockAdmins(ctx context.Context, orgID uuid.UUID) (int, error) {
-	query := "SELECT count(*) FROM memberships WHERE org_id = ? AND role = ?"
+	const admins = "SELECT 1 FROM memberships AS m JOIN users AS u ON u.id = m.user_id" +
+		" WHERE m.org_id = ? AND m.role = ? AND u.kind = 'person'"
+	query := "SELECT count(*) FROM (" + admins + ") AS admins"
 	if r.db.Dialect == Postgres {
-		query = "SELECT count(*) FROM (SELECT 1 FROM memberships WHERE org_id = ? AND role = ? FOR UPDATE) AS admins"
+		query = "SELECT count(*) FROM (" + admins + " FOR UPDATE OF m) AS admins"
 	}
 	var n int
 	if err := conn(ctx, r.db).NewRaw(query, orgID, string(domain.RoleAdmin)).Scan(ctx, &n); err != nil {

@@ -589,6 +589,13 @@ func TestAdminServiceAccountsProvisionButNeverMakeOrUnmakeAdmins(t *testing.T) {
 		m := s.authed(t, http.MethodGet, members, admin, nil)
 		require.Equal(t, http.StatusOK, m.Status)
 		assert.Contains(t, string(m.Body), w.ids[orgAdmin], "the person admin stays")
+		// The last admin who is a person stays: a service account admin
+		// could not give the role to anyone.
+		res = s.authed(t, http.MethodPatch, members+"/"+w.ids[orgAdmin], admin, map[string]any{"role": "member"})
+		require.Equal(t, http.StatusConflict, res.Status, "the only person admin, beside a machine admin: %s", res.Body)
+		res = s.authed(t, http.MethodPatch, members+"/"+id, admin, map[string]any{"role": "viewer"})
+		require.Equal(t, http.StatusOK, res.Status, "a machine's admin role goes without another admin: %s", res.Body)
+
 		assert.Equal(t, http.StatusOK, s.authed(t, http.MethodPatch, members+"/"+newcomer, admin,
 			map[string]any{"role": "admin"}).Status, "a person still promotes")
 	})
