@@ -42,7 +42,7 @@ func (s *ServiceAccounts) RotateSecret(ctx context.Context, p domain.Principal, 
 			return err
 		}
 		// Taken before the change, as IssueToken takes it (see there).
-		if _, err := s.accounts.LockCredentials(ctx, id); err != nil {
+		if _, err := s.accounts.LockCredentials(ctx, id, true); err != nil {
 			return err
 		}
 		if err := s.clients.SetSecret(ctx, a.ClientID(), secretHash(secret), now); err != nil {
@@ -133,7 +133,7 @@ func (s *ServiceAccounts) DeleteKey(ctx context.Context, p domain.Principal, org
 			return err
 		}
 		// Taken before the change, as IssueToken takes it (see there).
-		if _, err := s.accounts.LockCredentials(ctx, id); err != nil {
+		if _, err := s.accounts.LockCredentials(ctx, id, true); err != nil {
 			return err
 		}
 		if err := s.keys.Delete(ctx, id, kid); err != nil {

@@ -241,7 +241,7 @@ func (s *ServiceAccounts) IssueToken(ctx context.Context, in ServiceTokenRequest
 		// a key takes too: the credential checked before may have been
 		// replaced since, and a token issued on it would outlive the
 		// revocation that came with the change.
-		creds, err := s.accounts.LockCredentials(ctx, in.AccountID)
+		creds, err := s.accounts.LockCredentials(ctx, in.AccountID, false)
 		if err != nil {
 			if errors.Is(err, domain.ErrServiceAccountNotFound) {
 				return domain.ErrInvalidToken

@@ -39,10 +39,11 @@ type ServiceAccountRepository interface {
 	// LockCredentials locks the account against concurrent credential
 	// changes until the transaction in ctx ends, and returns its
 	// credentials as they stand; domain.ErrServiceAccountNotFound when
-	// there is no such account. Issuing a token and rotating or removing
-	// a credential both take it, so a token is never issued on a
-	// credential whose change has committed.
-	LockCredentials(ctx context.Context, id uuid.UUID) (domain.ServiceAccountCredentials, error)
+	// there is no such account. A change (rotating or removing a
+	// credential) takes it exclusively; issuing a token takes it shared,
+	// so tokens are issued side by side but never on a credential whose
+	// change has committed.
+	LockCredentials(ctx context.Context, id uuid.UUID, change bool) (domain.ServiceAccountCredentials, error)
 	// ByID returns the account with its username, activity, role in its
 	// organization and whether it has a secret, or
 	// domain.ErrServiceAccountNotFound.

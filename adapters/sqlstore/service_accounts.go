@@ -91,15 +91,19 @@ func (r *ServiceAccountRepository) insert(ctx context.Context, a domain.ServiceA
 }
 
 // LockCredentials implements ports.ServiceAccountRepository. The lock is
-// the account's users row, FOR UPDATE on Postgres (the row revoking its
-// sessions and tokens locks too); a SQLite transaction holds the write
-// lock from its start.
-func (r *ServiceAccountRepository) LockCredentials(ctx context.Context, id uuid.UUID) (domain.ServiceAccountCredentials, error) {
+// the account's users row on Postgres, FOR UPDATE for a change (the row
+// revoking its sessions and tokens locks too) and FOR SHARE to issue; a
+// SQLite transaction holds the write lock from its start.
+func (r *ServiceAccountRepository) LockCredentials(ctx context.Context, id uuid.UUID, change bool) (domain.ServiceAccountCredentials, error) {
 	db := conn(ctx, r.db)
 	lock := db.NewSelect().Model((*serviceAccountRow)(nil)).Column("sa.user_id").
 		Join("JOIN users AS u ON u.id = sa.user_id").Where("sa.user_id = ?", id)
 	if r.db.Dialect == Postgres {
-		lock = lock.For("UPDATE OF u")
+		mode := "SHARE OF u"
+		if change {
+			mode = "UPDATE OF u"
+		}
+		lock = lock.For(mode)
 	}
 	var ids []uuid.UUID
 	if err := lock.Scan(ctx, &ids); err != nil {

@@ -339,7 +339,7 @@ func runServiceAccountKeys(t *testing.T, newStore func(t *testing.T) ServiceAcco
 		require.NoError(t, err)
 		var creds domain.ServiceAccountCredentials
 		require.NoError(t, s.Tx.WithinTx(ctx, func(ctx context.Context) error {
-			creds, err = s.Accounts.LockCredentials(ctx, a.ID)
+			creds, err = s.Accounts.LockCredentials(ctx, a.ID, false)
 			return err
 		}))
 		assert.Equal(t, client.SecretHash, creds.SecretHash)
@@ -348,21 +348,21 @@ func runServiceAccountKeys(t *testing.T, newStore func(t *testing.T) ServiceAcco
 		require.NoError(t, s.Keys.Delete(ctx, a.ID, k.KID))
 		require.NoError(t, s.Clients.SetSecret(ctx, a.ClientID(), nil, saBase))
 		require.NoError(t, s.Tx.WithinTx(ctx, func(ctx context.Context) error {
-			creds, err = s.Accounts.LockCredentials(ctx, a.ID)
+			creds, err = s.Accounts.LockCredentials(ctx, a.ID, true)
 			return err
 		}))
 		assert.Nil(t, creds.SecretHash, "no secret")
 		assert.Empty(t, creds.KIDs)
 
 		err = s.Tx.WithinTx(ctx, func(ctx context.Context) error {
-			_, err := s.Accounts.LockCredentials(ctx, uuid.New())
+			_, err := s.Accounts.LockCredentials(ctx, uuid.New(), false)
 			return err
 		})
 		assert.ErrorIs(t, err, domain.ErrServiceAccountNotFound)
 		person := NewUser("not-a-machine")
 		require.NoError(t, s.Users.Create(ctx, person))
 		err = s.Tx.WithinTx(ctx, func(ctx context.Context) error {
-			_, err := s.Accounts.LockCredentials(ctx, person.ID())
+			_, err := s.Accounts.LockCredentials(ctx, person.ID(), true)
 			return err
 		})
 		assert.ErrorIs(t, err, domain.ErrServiceAccountNotFound, "a person has no service account credentials")
